@@ -265,17 +265,19 @@ def presign_url(
     token = [("X-Amz-Security-Token", credentials.session_token or "")]
     if credentials.session_token and sign_session_token:
         auth += token
-    full_query = "&".join(
-        [query] * bool(query) + [f"{n}={uri_encode(v)}" for n, v in auth]
-    )
+    full_query = "&".join([query] * bool(query) + [f"{n}={uri_encode(v)}" for n, v in auth])
     canonical = canonical_query(full_query)
     canonical_request = "\n".join(
-        (method, canonical_uri(path, normalize=normalize_path), canonical, lines, signed,
-         payload_hash)
+        (
+            method,
+            canonical_uri(path, normalize=normalize_path),
+            canonical,
+            lines,
+            signed,
+            payload_hash,
+        )
     )
-    _, string_to_sign, signature = _sign(
-        credentials, canonical_request, amz_date, region, service
-    )
+    _, string_to_sign, signature = _sign(credentials, canonical_request, amz_date, region, service)
     base = url.split("?", 1)[0]
     signed_url = f"{base}?{canonical}&X-Amz-Signature={signature}"
     if credentials.session_token and not sign_session_token:

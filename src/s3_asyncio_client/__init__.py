@@ -1,0 +1,48 @@
+"""s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers."""
+
+from .client import GetObjectResult, S3Client
+from .config import RetryConfig, Timeouts
+from .exceptions import (
+    S3AccessDeniedError,
+    S3ClientError,
+    S3ConflictError,
+    S3ConnectionError,
+    S3Error,
+    S3IntegrityError,
+    S3InvalidPartError,
+    S3InvalidRequestError,
+    S3NoSuchBucketError,
+    S3NoSuchKeyError,
+    S3NoSuchUploadError,
+    S3NotFoundError,
+    S3PreconditionFailedError,
+    S3ServerError,
+    S3SlowDownError,
+    S3TimeoutError,
+)
+from .multipart import MultipartUpload, UploadResult
+
+__all__ = [
+    "GetObjectResult",
+    "MultipartUpload",
+    "RetryConfig",
+    "S3AccessDeniedError",
+    "S3Client",
+    "S3ClientError",
+    "S3ConflictError",
+    "S3ConnectionError",
+    "S3Error",
+    "S3IntegrityError",
+    "S3InvalidPartError",
+    "S3InvalidRequestError",
+    "S3NoSuchBucketError",
+    "S3NoSuchKeyError",
+    "S3NoSuchUploadError",
+    "S3NotFoundError",
+    "S3PreconditionFailedError",
+    "S3ServerError",
+    "S3SlowDownError",
+    "S3TimeoutError",
+    "Timeouts",
+    "UploadResult",
+]

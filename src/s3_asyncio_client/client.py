@@ -1,0 +1,418 @@
+"""S3Client: the asyncio API over buckets, objects and multipart uploads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+from .config import PayloadSigning, RetryConfig, Timeouts
+from .credentials import resolve_settings
+from .exceptions import (
+    S3ConflictError,
+    S3InvalidRequestError,
+    S3NoSuchBucketError,
+    S3NoSuchKeyError,
+    S3NotFoundError,
+)
+from .protocol import requests as build
+from .protocol import responses as parse
+from .protocol.addressing import Addressing, Endpoint
+from .protocol.checksums import ChecksumAlgorithm, default_algorithm
+from .protocol.http import Body, HttpRequest, HttpResponse
+from .protocol.limits import (
+    MAX_PRESIGN_EXPIRES,
+    MIN_PART_SIZE,
+    check_bucket,
+    check_int,
+    check_key,
+)
+from .protocol.responses import (
+    BucketInfo,
+    CopyResult,
+    DeleteObjectsResult,
+    ListObjectsPage,
+    ObjectInfo,
+    ObjectSummary,
+    PutResult,
+    UploadInfo,
+)
+from .protocol.signing import presign_url
+from .transport import StreamingResponse, Transport
+
+if TYPE_CHECKING:
+    from .multipart import MultipartUpload, UploadResult
+
+__all__ = ["Checksum", "GetObjectResult", "S3Client"]
+
+Checksum = ChecksumAlgorithm | Literal["auto"] | None
+
+
+class GetObjectResult(ObjectInfo):
+    body: bytes
+
+
+class S3Client:
+    """An asyncio S3 client. Use it as ``async with S3Client(...) as client:``.
+
+    Arguments left out come from the environment and ``~/.aws`` (see
+    ``s3_asyncio_client.credentials``). ``checksum`` ("auto": CRC32C when the
+    ``crc32c`` package is installed, else CRC32) is sent with every upload and
+    verified by the server. ``min_part_size`` is checked before a multipart upload is
+    completed; set it to 0 for servers that accept small parts.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        session_token: str | None = None,
+        profile: str | None = None,
+        addressing: Addressing = "auto",
+        retry: RetryConfig | None = None,
+        timeouts: Timeouts | None = None,
+        max_connections: int = 32,
+        payload_signing: PayloadSigning = "auto",
+        checksum: Checksum = "auto",
+        min_part_size: int = MIN_PART_SIZE,
+    ) -> None:
+        settings = resolve_settings(
+            access_key=access_key,
+            secret_key=secret_key,
+            session_token=session_token,
+            region=region,
+            endpoint_url=endpoint_url,
+            profile=profile,
+        )
+        check_int(max_connections, "max_connections", 1)
+        check_int(min_part_size, "min_part_size", 0)
+        self.endpoint = Endpoint(settings.endpoint_url, addressing)
+        self.region = settings.region
+        self.checksum: ChecksumAlgorithm | None = (
+            default_algorithm() if checksum == "auto" else checksum
+        )
+        self.min_part_size = min_part_size
+        self.transport = Transport(
+            endpoint=self.endpoint,
+            credentials=settings.credentials,
+            region=settings.region,
+            retry=retry or RetryConfig(),
+            timeouts=timeouts or Timeouts(),
+            max_connections=max_connections,
+            payload_signing=payload_signing,
+        )
+
+    def __repr__(self) -> str:
+        credentials = self.transport.credentials
+        who = credentials.access_key if credentials else "anonymous"
+        return (
+            f"S3Client(endpoint_url={self.endpoint.url!r}, region={self.region!r}, "
+            f"access_key={who!r})"
+        )
+
+    async def __aenter__(self) -> S3Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.transport.close()
+
+    async def _send(
+        self, request: HttpRequest, bucket: str | None = None, key: str | None = None
+    ) -> HttpResponse:
+        return await self.transport.send(request, bucket=bucket, key=key)
+
+    # Buckets
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        return parse.parse_list_buckets(await self._send(build.build_list_buckets(self.endpoint)))
+
+    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+        """Create ``bucket`` in the client's region; with ``exist_ok``, an existing
+        bucket that we can reach is fine."""
+        request = build.build_create_bucket(self.endpoint, bucket, region=self.region)
+        try:
+            await self._send(request, bucket)
+        except S3ConflictError:
+            if not exist_ok:
+                raise
+            await self.head_bucket(bucket)
+
+    async def delete_bucket(self, bucket: str) -> None:
+        await self._send(build.build_delete_bucket(self.endpoint, bucket), bucket)
+
+    async def head_bucket(self, bucket: str) -> dict[str, str]:
+        """The bucket's region (when the server says); S3NoSuchBucketError if missing."""
+        try:
+            response = await self._send(build.build_head_bucket(self.endpoint, bucket), bucket)
+        except S3NotFoundError as exc:
+            raise S3NoSuchBucketError(
+                "the bucket does not exist",
+                status_code=404,
+                error_code="NoSuchBucket",
+                request_id=exc.request_id,
+                bucket=bucket,
+            ) from exc
+        region = response.headers.get("x-amz-bucket-region")
+        return {"region": region} if region else {}
+
+    # Objects
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        data: Body,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> PutResult:
+        """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise S3InvalidRequestError(
+                f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
+            )
+        request = build.build_put_object(
+            self.endpoint,
+            bucket,
+            key,
+            data,
+            content_type=content_type,
+            metadata=metadata,
+            checksum=self.checksum,
+        )
+        return parse.parse_put_object(await self._send(request, bucket, key))
+
+    async def get_object(
+        self, bucket: str, key: str, *, byte_range: tuple[int, int | None] | None = None
+    ) -> GetObjectResult:
+        """The whole object (or ``byte_range``, inclusive) in memory, with its info."""
+        request = build.build_get_object(self.endpoint, bucket, key, byte_range=byte_range)
+        response = await self._send(request, bucket, key)
+        info = parse.parse_head_object(response)
+        result: GetObjectResult = {**info, "body": response.body}
+        result["content_length"] = len(response.body)
+        return result
+
+    @asynccontextmanager
+    async def open_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: tuple[int, int | None] | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[StreamingResponse]:
+        """Stream an object: ``async with client.open_object(b, k) as s: async for chunk in s``."""
+        request = build.build_get_object(
+            self.endpoint, bucket, key, byte_range=byte_range, if_match=if_match
+        )
+        async with self.transport.open(request, bucket=bucket, key=key) as stream:
+            yield stream
+
+    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """Size, ETag, content type and metadata; S3NoSuchKeyError if missing."""
+        try:
+            response = await self._send(
+                build.build_head_object(self.endpoint, bucket, key), bucket, key
+            )
+        except S3NotFoundError as exc:
+            raise S3NoSuchKeyError(
+                "the key does not exist",
+                status_code=404,
+                error_code="NoSuchKey",
+                request_id=exc.request_id,
+                bucket=bucket,
+                key=key,
+            ) from exc
+        return parse.parse_head_object(response)
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        """Delete ``key``; deleting a missing key succeeds, as on S3."""
+        await self._send(build.build_delete_object(self.endpoint, bucket, key), bucket, key)
+
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> DeleteObjectsResult:
+        """Delete many keys, 1,000 per request; per-key failures are in ``errors``."""
+        keys = list(keys)
+        result = DeleteObjectsResult(deleted=[], errors=[])
+        for start in range(0, len(keys), 1000):
+            request = build.build_delete_objects(self.endpoint, bucket, keys[start : start + 1000])
+            page = parse.parse_delete_objects(await self._send(request, bucket))
+            result["deleted"] += page["deleted"]
+            result["errors"] += page["errors"]
+        return result
+
+    async def copy_object(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> CopyResult:
+        """Server-side copy (up to 5 GiB); new metadata replaces the source's."""
+        request = build.build_copy_object(
+            self.endpoint,
+            source_bucket,
+            source_key,
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+        )
+        return parse.parse_copy_object(await self._send(request, bucket, key))
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int | None = None,
+        continuation_token: str | None = None,
+        start_after: str | None = None,
+    ) -> ListObjectsPage:
+        """One page of ListObjectsV2."""
+        request = build.build_list_objects_v2(
+            self.endpoint,
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            max_keys=max_keys,
+            continuation_token=continuation_token,
+            start_after=start_after,
+        )
+        return parse.parse_list_objects_v2(await self._send(request, bucket))
+
+    async def iter_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str | None = None,
+        start_after: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[ObjectSummary]:
+        """Every object under ``prefix``, following continuation tokens."""
+        token = None
+        while True:
+            page = await self.list_objects(
+                bucket,
+                prefix=prefix,
+                max_keys=page_size,
+                continuation_token=token,
+                start_after=start_after if token is None else None,
+            )
+            for item in page["contents"]:
+                yield item
+            token = page["next_continuation_token"]
+            if not page["is_truncated"] or not token:
+                return
+
+    def generate_presigned_url(
+        self, method: str, bucket: str, key: str, *, expires_in: int = 3600
+    ) -> str:
+        """A URL that lets its holder ``method`` (GET, PUT, ...) the object, for
+        ``expires_in`` seconds (at most 7 days). It embeds a signature, not the secret."""
+        check_int(expires_in, "expires_in", 1, MAX_PRESIGN_EXPIRES)
+        url = self.endpoint.url_for(check_bucket(bucket), check_key(key, bucket))
+        credentials = self.transport.credentials
+        if credentials is None:
+            return url
+        return presign_url(
+            method.upper(),
+            url,
+            credentials,
+            region=self.region,
+            timestamp=self.transport.now(),
+            expires=expires_in,
+        ).headers["url"]
+
+    # Multipart
+
+    async def create_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> MultipartUpload:
+        """Start a multipart upload. Complete or abort it: parts of an upload left
+        open are stored, and billed, until it is aborted."""
+        from .multipart import MultipartUpload
+
+        request = build.build_create_multipart_upload(
+            self.endpoint,
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            checksum=self.checksum,
+        )
+        upload_id = parse.parse_create_multipart_upload(await self._send(request, bucket, key))
+        return MultipartUpload(self, bucket, key, upload_id, checksum=self.checksum)
+
+    async def iter_multipart_uploads(
+        self, bucket: str, *, prefix: str | None = None
+    ) -> AsyncIterator[UploadInfo]:
+        """Every multipart upload in progress under ``prefix``."""
+        key_marker = upload_id_marker = None
+        while True:
+            request = build.build_list_multipart_uploads(
+                self.endpoint,
+                bucket,
+                prefix=prefix,
+                key_marker=key_marker,
+                upload_id_marker=upload_id_marker,
+            )
+            page = parse.parse_list_multipart_uploads(await self._send(request, bucket))
+            for upload in page["uploads"]:
+                yield upload
+            key_marker = page["next_key_marker"]
+            upload_id_marker = page["next_upload_id_marker"]
+            if not page["is_truncated"] or not (key_marker or upload_id_marker):
+                return
+
+    async def upload_file_multipart(
+        self,
+        bucket: str,
+        key: str,
+        data: Body,
+        *,
+        part_size: int | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        max_concurrency: int = 8,
+    ) -> UploadResult:
+        """Upload in-memory ``data`` as a multipart upload, parts in parallel.
+
+        Parts are memoryview slices of ``data`` (no copies). ``part_size`` defaults
+        to 8 MiB and is raised when 10,000 parts would not hold ``data``. On failure
+        the upload is aborted, so no parts are left behind.
+        """
+        from .multipart import upload_bytes
+
+        return await upload_bytes(
+            self,
+            bucket,
+            key,
+            data,
+            part_size=part_size,
+            content_type=content_type,
+            metadata=metadata,
+            max_concurrency=max_concurrency,
+        )

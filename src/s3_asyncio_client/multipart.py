@@ -1,0 +1,339 @@
+"""MultipartUpload: one multipart upload, created or re-attached by its upload id.
+
+Rules:
+1. A part is recorded only after the server accepted it; uploading part n again
+   replaces it. ``parts`` is always sorted by part number, one entry per number.
+2. ``complete()`` checks the parts (some exist; all but the last reach the client's
+   ``min_part_size``) before it sends anything.
+3. If the reply to CompleteMultipartUpload is lost and the retry finds the upload
+   gone (NoSuchUpload), the object is checked: same multipart ETag (or, where the
+   ETag cannot be predicted, same size and part count) means the upload succeeded.
+4. Once completed or aborted, the handle refuses further use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import (
+    S3Error,
+    S3IntegrityError,
+    S3InvalidPartError,
+    S3InvalidRequestError,
+    S3NoSuchUploadError,
+)
+from .protocol import requests as build
+from .protocol import responses as parse
+from .protocol.checksums import ChecksumAlgorithm, multipart_etag
+from .protocol.http import Body
+from .protocol.limits import check_int, check_part_number, check_text, plan_part_size
+from .protocol.responses import CompleteResult, PartInfo
+
+if TYPE_CHECKING:
+    from .client import S3Client
+
+__all__ = ["MultipartUpload", "UploadResult", "upload_bytes"]
+
+
+class UploadResult(CompleteResult):
+    parts_count: int
+    size: int
+
+
+class MultipartUpload:
+    """A multipart upload. Re-attach to one in progress with
+    ``MultipartUpload(client, bucket, key, upload_id)`` (then ``await list_parts()``
+    or set ``parts`` from a checkpoint).
+
+    An upload that is neither completed nor aborted keeps its parts stored, and
+    billed, on the server.
+    """
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        checksum: ChecksumAlgorithm | None = None,
+    ) -> None:
+        check_text(upload_id, "upload_id")
+        self.client = client
+        self.bucket = bucket
+        self.key = key
+        self.upload_id = upload_id
+        self.checksum = checksum
+        self._parts: dict[int, PartInfo] = {}
+        self._state = "open"
+
+    def __repr__(self) -> str:
+        return (
+            f"MultipartUpload(bucket={self.bucket!r}, key={self.key!r}, "
+            f"upload_id={self.upload_id!r}, parts={len(self._parts)}, state={self._state!r})"
+        )
+
+    @property
+    def parts(self) -> list[PartInfo]:
+        """Parts the server accepted, sorted by part number."""
+        return [self._parts[number] for number in sorted(self._parts)]
+
+    @parts.setter
+    def parts(self, parts: Iterable[Mapping[str, Any]]) -> None:
+        """Restore parts from a checkpoint: ``{"part_number", "etag", "size"}`` dicts."""
+        restored: dict[int, PartInfo] = {}
+        for part in parts:
+            try:
+                number = check_part_number(part["part_number"])
+                info = PartInfo(
+                    part_number=number, etag=str(part["etag"]), size=int(part.get("size", 0))
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise S3InvalidRequestError(f"not a part record: {part!r}") from exc
+            if "checksum" in part:
+                info["checksum"] = str(part["checksum"])
+            restored[number] = info
+        self._parts = restored
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise S3NoSuchUploadError(
+                f"upload {self.upload_id!r} was already {self._state}",
+                error_code="NoSuchUpload",
+                bucket=self.bucket,
+                key=self.key,
+            )
+
+    async def upload_part(self, part_number: int, data: Body) -> PartInfo:
+        """Upload (or replace) part ``part_number`` (1..10,000); retried on
+        transient failures. Returns ``{"part_number", "etag", "size"}``."""
+        check_part_number(part_number)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise S3InvalidRequestError(
+                f"part data must be bytes, bytearray or memoryview, got {type(data).__name__}"
+            )
+        self._check_open()
+        request = build.build_upload_part(
+            self.client.endpoint,
+            self.bucket,
+            self.key,
+            self.upload_id,
+            part_number,
+            data,
+            checksum=self.checksum,
+        )
+        response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        info = PartInfo(
+            part_number=part_number, etag=response.headers.get("etag", ""), size=len(data)
+        )
+        if self.checksum is not None:
+            header = f"x-amz-checksum-{self.checksum}"
+            sent, echoed = request.headers[header], response.headers.get(header)
+            if echoed is not None and echoed != sent:
+                raise S3IntegrityError(
+                    f"part {part_number}: server stored checksum {echoed}, we sent {sent}",
+                    bucket=self.bucket,
+                    key=self.key,
+                )
+            info["checksum"] = sent
+        self._parts[part_number] = info
+        return info
+
+    async def upload_part_copy(
+        self,
+        part_number: int,
+        source_bucket: str,
+        source_key: str,
+        *,
+        byte_range: tuple[int, int] | None = None,
+    ) -> PartInfo:
+        """Make part ``part_number`` from (a range of) another object, server-side."""
+        self._check_open()
+        request = build.build_upload_part_copy(
+            self.client.endpoint,
+            self.bucket,
+            self.key,
+            self.upload_id,
+            part_number,
+            source_bucket,
+            source_key,
+            byte_range=byte_range,
+        )
+        response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        size = byte_range[1] - byte_range[0] + 1 if byte_range else 0
+        if not byte_range:
+            size = (await self.client.head_object(source_bucket, source_key))["content_length"]
+        info = PartInfo(
+            part_number=part_number, etag=parse.parse_upload_part_copy(response)["etag"], size=size
+        )
+        self._parts[part_number] = info
+        return info
+
+    async def list_parts(self) -> list[PartInfo]:
+        """The parts the server holds for this upload (every page)."""
+        parts: list[PartInfo] = []
+        marker = None
+        while True:
+            request = build.build_list_parts(
+                self.client.endpoint,
+                self.bucket,
+                self.key,
+                self.upload_id,
+                part_number_marker=marker,
+            )
+            response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+            page = parse.parse_list_parts(response)
+            parts += page["parts"]
+            marker = page["next_part_number_marker"]
+            if not page["is_truncated"] or marker is None:
+                return parts
+
+    def _check_parts(self) -> list[PartInfo]:
+        parts = self.parts
+        if not parts:
+            raise S3InvalidPartError(
+                f"cannot complete upload {self.upload_id!r}: no parts were uploaded",
+                bucket=self.bucket,
+                key=self.key,
+            )
+        minimum = self.client.min_part_size
+        for part in parts[:-1]:
+            if part["size"] and part["size"] < minimum:
+                raise S3InvalidPartError(
+                    f"part {part['part_number']} is {part['size']} bytes; every part but the "
+                    f"last must be at least {minimum} bytes",
+                    bucket=self.bucket,
+                    key=self.key,
+                )
+        return parts
+
+    async def complete(self) -> UploadResult:
+        """Assemble the parts, in part-number order, into the object.
+
+        Returns ``{"etag", "location", "bucket", "key", "parts_count", "size"}``.
+        """
+        self._check_open()
+        parts = self._check_parts()
+        checksums = None
+        if self.checksum is not None:
+            name = f"x-amz-checksum-{self.checksum}"
+            checksums = {p["part_number"]: (name, p["checksum"]) for p in parts if "checksum" in p}
+        request = build.build_complete_multipart_upload(
+            self.client.endpoint,
+            self.bucket,
+            self.key,
+            self.upload_id,
+            [(p["part_number"], p["etag"]) for p in parts],
+            checksums=checksums,
+        )
+        size = sum(p["size"] for p in parts)
+        try:
+            response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+            result = parse.parse_complete_multipart_upload(response)
+        except S3NoSuchUploadError:
+            result = await self._completed_already(parts, size)
+        self._state = "completed"
+        return UploadResult(**result, parts_count=len(parts), size=size)
+
+    async def _completed_already(self, parts: list[PartInfo], size: int) -> CompleteResult:
+        """After NoSuchUpload on complete: did an earlier attempt succeed? (rule 3)"""
+        try:
+            info = await self.client.head_object(self.bucket, self.key)
+        except S3Error:
+            info = None
+        expected = multipart_etag(p["etag"] for p in parts)
+        if info is not None and (
+            info["etag"] == expected
+            or (
+                expected is None
+                and info["content_length"] == size
+                and info["etag"].strip('"').endswith(f"-{len(parts)}")
+            )
+        ):
+            return CompleteResult(
+                etag=info["etag"], location=None, bucket=self.bucket, key=self.key
+            )
+        raise S3NoSuchUploadError(
+            f"upload {self.upload_id!r} does not exist (aborted, or completed by someone else)",
+            status_code=404,
+            error_code="NoSuchUpload",
+            bucket=self.bucket,
+            key=self.key,
+        )
+
+    async def abort(self) -> None:
+        """Abort the upload and delete its parts."""
+        self._check_open()
+        request = build.build_abort_multipart_upload(
+            self.client.endpoint, self.bucket, self.key, self.upload_id
+        )
+        await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        self._state = "aborted"
+
+
+def first_error(error: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups from a TaskGroup."""
+    while isinstance(error, BaseExceptionGroup):
+        inner = [e for e in error.exceptions if not isinstance(e, asyncio.CancelledError)]
+        error = (inner or list(error.exceptions))[0]
+    return error
+
+
+async def abort_quietly(upload: MultipartUpload) -> None:
+    """Abort, shielded from cancellation; a failure to abort is not the error to report."""
+    task = asyncio.ensure_future(upload.abort())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+    except S3Error:
+        pass
+
+
+async def upload_bytes(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    data: Body,
+    *,
+    part_size: int | None,
+    content_type: str | None,
+    metadata: Mapping[str, str] | None,
+    max_concurrency: int,
+) -> UploadResult:
+    """``S3Client.upload_file_multipart``: in-memory data, parts as memoryviews."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise S3InvalidRequestError(
+            f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
+        )
+    check_int(max_concurrency, "max_concurrency", 1)
+    view = memoryview(data).cast("B")
+    size = len(view)
+    part_size = plan_part_size(size, part_size)
+    upload = await client.create_multipart_upload(
+        bucket, key, content_type=content_type, metadata=metadata
+    )
+    slots = asyncio.Semaphore(max_concurrency)
+
+    async def send(number: int, offset: int) -> None:
+        try:
+            await upload.upload_part(number, view[offset : offset + part_size])
+        finally:
+            slots.release()
+
+    try:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for number, offset in enumerate(range(0, max(size, 1), part_size), start=1):
+                    await slots.acquire()
+                    group.create_task(send(number, offset))
+        except BaseExceptionGroup as errors:
+            raise first_error(errors) from None
+        return await upload.complete()
+    except BaseException:
+        if upload._state == "open":
+            await abort_quietly(upload)
+        raise

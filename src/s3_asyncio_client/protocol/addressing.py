@@ -1,0 +1,97 @@
+"""Where a request goes: endpoint + bucket + key + query -> wire URL.
+
+Keys are encoded once, byte for byte (``uri_encode`` keeping ``/``), and never
+normalised: ``a//b``, ``../x`` and ``%`` are key bytes. The URL built here is the one
+sent and the one signed, so transports must send it without re-quoting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from ..exceptions import S3InvalidRequestError
+from .signing import uri_encode
+
+__all__ = ["Addressing", "Endpoint", "Query", "encode_query"]
+
+Addressing = Literal["auto", "path", "virtual"]
+Query = Sequence[tuple[str, str | None]]
+_DNS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def encode_query(query: Query) -> str:
+    """Wire form of ``query``; a ``None`` value gives a bare name (``?uploads``)."""
+    return "&".join(
+        uri_encode(name) if value is None else f"{uri_encode(name)}={uri_encode(value)}"
+        for name, value in query
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An S3 endpoint such as ``http://127.0.0.1:9000`` or ``https://s3.eu-west-1.amazonaws.com``.
+
+    ``addressing="auto"`` puts DNS-compatible buckets in the host name on AWS and
+    uses path-style everywhere else (S3-compatible servers, IP addresses, localhost).
+    """
+
+    url: str
+    addressing: Addressing = "auto"
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise S3InvalidRequestError(
+                f"endpoint_url must be http(s)://host[:port], got {self.url!r}"
+            )
+        if self.addressing not in ("auto", "path", "virtual"):
+            raise S3InvalidRequestError(
+                f"addressing must be 'auto', 'path' or 'virtual', got {self.addressing!r}"
+            )
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+    @property
+    def secure(self) -> bool:
+        return self.url.startswith("https:")
+
+    @property
+    def is_loopback(self) -> bool:
+        """True for localhost and 127.0.0.0/8 or ::1: nobody can tamper in between."""
+        host = urlsplit(self.url).hostname or ""
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def _virtual(self, bucket: str) -> bool:
+        if self.addressing == "path":
+            return False
+        dns_ok = bool(_DNS_BUCKET.match(bucket)) or (
+            not self.secure and all(_DNS_BUCKET.match(p) for p in bucket.split("."))
+        )
+        if self.addressing == "virtual":
+            return True
+        host = urlsplit(self.url).hostname or ""
+        return dns_ok and host.endswith(".amazonaws.com")
+
+    def url_for(self, bucket: str | None = None, key: str | None = None, query: Query = ()) -> str:
+        """The wire URL of a bucket, an object or the service itself."""
+        parts = urlsplit(self.url)
+        base, path = f"{parts.scheme}://{parts.netloc}", parts.path
+        if bucket is not None:
+            if self._virtual(bucket):
+                base = f"{parts.scheme}://{bucket}.{parts.netloc}"
+            else:
+                path += "/" + uri_encode(bucket)
+        path += "/" + uri_encode(key, keep_slash=True) if key is not None else "/"
+        if bucket is not None and key is None and not self._virtual(bucket):
+            path = path.rstrip("/") or "/"
+        encoded = encode_query(query)
+        return f"{base}{path}?{encoded}" if encoded else f"{base}{path}"

@@ -1,0 +1,91 @@
+"""Checksums S3 understands, and the multipart ETag.
+
+CRC32C comes from the ``crc32c`` package (hardware accelerated) when it is
+installed; CRC32 from zlib always is. Header values are base64 of the big-endian
+digest, as S3 sends and expects them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+from .http import Body
+
+__all__ = [
+    "ChecksumAlgorithm",
+    "checksum_header",
+    "content_md5",
+    "crc32c_available",
+    "default_algorithm",
+    "multipart_etag",
+    "sha256_hex",
+]
+
+ChecksumAlgorithm = Literal["crc32c", "crc32", "sha256", "sha1"]
+
+_crc32c: Callable[[Body], int] | None
+try:
+    from crc32c import crc32c as _crc32c
+except ImportError:  # pragma: no cover - depends on the environment
+    _crc32c = None
+
+
+def crc32c_available() -> bool:
+    return _crc32c is not None
+
+
+def default_algorithm() -> ChecksumAlgorithm:
+    """CRC32C when it is hardware-fast here, else CRC32."""
+    return "crc32c" if _crc32c is not None else "crc32"
+
+
+def _crc(function: Callable[[Body], int]) -> Callable[[Body], bytes]:
+    return lambda data: function(data).to_bytes(4, "big")
+
+
+_DIGESTS: dict[str, Callable[[Body], bytes]] = {
+    "crc32": _crc(zlib.crc32),
+    "sha256": lambda data: hashlib.sha256(data).digest(),
+    "sha1": lambda data: hashlib.sha1(data).digest(),
+}
+if _crc32c is not None:
+    _DIGESTS["crc32c"] = _crc(_crc32c)
+
+
+def checksum_header(algorithm: ChecksumAlgorithm, data: Body) -> tuple[str, str]:
+    """``(header name, value)`` of ``data``'s checksum, e.g. ``x-amz-checksum-crc32c``."""
+    try:
+        digest = _DIGESTS[algorithm]
+    except KeyError:
+        raise ValueError(f"checksum algorithm {algorithm!r} is not available") from None
+    return f"x-amz-checksum-{algorithm}", base64.b64encode(digest(data)).decode()
+
+
+def content_md5(data: Body) -> str:
+    """The Content-MD5 header value of ``data``."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def sha256_hex(data: Body) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def multipart_etag(part_etags: Iterable[str]) -> str | None:
+    """S3's ETag of a multipart object (md5 of the part md5s, ``-N``), quoted.
+
+    ``None`` when a part ETag is not a plain MD5 (SSE-KMS, some servers).
+    """
+    digests = []
+    for etag in part_etags:
+        hex_digest = etag.strip('"')
+        if len(hex_digest) != 32:
+            return None
+        try:
+            digests.append(bytes.fromhex(hex_digest))
+        except ValueError:
+            return None
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'

@@ -1,0 +1,126 @@
+"""S3's limits, and the part plan that keeps an upload within them.
+
+Part sizes: at least 5 MiB (except the last part), at most 5 GiB, at most 10,000
+parts; so the largest object multipart can carry is 10,000 x 5 GiB, and an object of
+size S needs parts of at least ceil(S / 10,000). ``plan_part_size`` raises a requested
+part size to that, rounded up to a whole MiB, and never below 5 MiB.
+"""
+
+from __future__ import annotations
+
+from ..exceptions import S3InvalidRequestError
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_OBJECT_SIZE",
+    "MAX_PARTS",
+    "MAX_PART_NUMBER",
+    "MAX_PART_SIZE",
+    "MAX_PRESIGN_EXPIRES",
+    "MAX_PUT_SIZE",
+    "MIN_PART_SIZE",
+    "check_bucket",
+    "check_int",
+    "check_key",
+    "check_part_number",
+    "check_text",
+    "part_count",
+    "plan_part_size",
+]
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * GiB
+MAX_PARTS = 10_000
+MAX_PART_NUMBER = 10_000
+MAX_PUT_SIZE = 5 * GiB
+MAX_OBJECT_SIZE = MAX_PARTS * MAX_PART_SIZE
+MAX_KEY_BYTES = 1024
+MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
+
+
+def check_bucket(bucket: object) -> str:
+    """Refuse a bucket name no S3 server would accept, naming it."""
+    if not isinstance(bucket, str) or not bucket:
+        raise S3InvalidRequestError(f"bucket must be a non-empty string, got {bucket!r}")
+    if "/" in bucket or len(bucket) > 255 or not bucket.isprintable() or " " in bucket:
+        raise S3InvalidRequestError(f"invalid bucket name {bucket!r}", bucket=bucket)
+    return bucket
+
+
+def check_key(key: object, bucket: str | None = None) -> str:
+    """Refuse an empty key or one over 1,024 UTF-8 bytes, naming it."""
+    if not isinstance(key, str) or not key:
+        raise S3InvalidRequestError(f"key must be a non-empty string, got {key!r}", bucket=bucket)
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise S3InvalidRequestError(
+            f"key is {size} bytes long; S3 allows at most {MAX_KEY_BYTES}: {key[:40]!r}...",
+            bucket=bucket,
+        )
+    return key
+
+
+def check_int(value: object, name: str, low: int, high: int | None = None) -> int:
+    """Refuse anything but an int in ``low..high``, naming it."""
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise S3InvalidRequestError(f"{name} must be an int {bounds}, got {value!r}")
+    return value
+
+
+def check_text(value: object, name: str) -> str:
+    """Refuse anything but a non-empty string, naming it."""
+    if not isinstance(value, str) or not value:
+        raise S3InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_part_number(part_number: object) -> int:
+    """Refuse a part number outside 1..10,000, naming it."""
+    if (
+        not isinstance(part_number, int)
+        or isinstance(part_number, bool)
+        or not 1 <= part_number <= MAX_PART_NUMBER
+    ):
+        raise S3InvalidRequestError(
+            f"part number must be an int from 1 to {MAX_PART_NUMBER}, got {part_number!r}"
+        )
+    return part_number
+
+
+def part_count(size: int, part_size: int) -> int:
+    """Parts needed for ``size`` bytes; an empty object is still one (empty) part."""
+    return max(1, -(-size // part_size))
+
+
+def plan_part_size(size: int, part_size: int | None = None) -> int:
+    """The part size to use for ``size`` bytes: ``part_size`` raised if it must be.
+
+    With ``part_size=None`` it picks 8 MiB, or more for very large objects.
+    """
+    if size < 0:
+        raise S3InvalidRequestError(f"size must be >= 0, got {size}")
+    if size > MAX_OBJECT_SIZE:
+        raise S3InvalidRequestError(
+            f"object of {size} bytes exceeds the multipart limit of {MAX_OBJECT_SIZE} bytes"
+        )
+    if part_size is not None and not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
+        raise S3InvalidRequestError(
+            f"part size {part_size} is not supported: it must be from "
+            f"{MIN_PART_SIZE} (5 MiB) to {MAX_PART_SIZE} (5 GiB)"
+        )
+    wanted = part_size or 8 * MiB
+    needed = -(-size // MAX_PARTS)
+    if needed > wanted:
+        wanted = -(-needed // MiB) * MiB
+    return min(max(wanted, MIN_PART_SIZE), MAX_PART_SIZE)

@@ -1,0 +1,310 @@
+"""HTTP for the protocol layer: one aiohttp session, signing, retries, clock skew.
+
+This is the only module that imports aiohttp. Its exceptions are translated here,
+once, into the S3Error tree (``raise ... from exc``).
+
+Rules of the retry loop:
+1. Every attempt is signed afresh, just before it is sent: a request that waited in
+   a backoff is not rejected as stale.
+2. A transient error (see ``protocol.errors.is_retryable``) is retried up to
+   ``RetryConfig.max_attempts`` in all, with full-jitter backoff, while the client's
+   retry budget lasts. Bodies are bytes or memoryviews, so every attempt resends
+   the whole body.
+3. RequestTimeTooSkewed sets the clock offset from the server's Date header and
+   retries once at no cost to the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import aiohttp
+from yarl import URL
+
+from .config import PayloadSigning, RetryConfig, Timeouts
+from .exceptions import S3ConnectionError, S3Error, S3TimeoutError
+from .protocol.addressing import Endpoint
+from .protocol.checksums import sha256_hex
+from .protocol.errors import error_from_response, is_retryable, is_throttle
+from .protocol.http import HttpRequest, HttpResponse
+from .protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
+
+__all__ = ["StreamingResponse", "Transport"]
+
+T = TypeVar("T")
+_SKEW = "RequestTimeTooSkewed"
+
+
+def _map_exception(exc: BaseException) -> S3Error | None:
+    """The S3Error for an aiohttp/OS failure, or None if it is not one of ours."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        error: S3Error = S3TimeoutError(f"timed out: {str(exc) or type(exc).__name__}")
+    elif isinstance(exc, aiohttp.ClientPayloadError):
+        error = S3ConnectionError(f"reply body cut short: {exc}")
+    elif isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
+        error = S3ConnectionError(f"connection failed: {str(exc) or type(exc).__name__}")
+    else:
+        return None
+    error.__cause__ = exc
+    return error
+
+
+class _RetryBudget:
+    """Tokens spent on retries and earned back by successes (AWS standard mode)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = self.tokens = capacity
+
+    def spend(self, cost: int) -> bool:
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+    def refund(self, amount: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + amount)
+
+
+class StreamingResponse:
+    """An open reply whose body is read on demand; iterate it for chunks."""
+
+    def __init__(self, response: aiohttp.ClientResponse, chunk_size: int) -> None:
+        self._response = response
+        self._chunk_size = chunk_size
+        self.status = response.status
+        self.headers = {name.lower(): value for name, value in response.headers.items()}
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all that is left with -1); b"" at the end."""
+        try:
+            return await self._response.content.read(n)
+        except Exception as exc:
+            raise (_map_exception(exc) or exc) from exc
+
+    async def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` as far as the body allows; the count of bytes written."""
+        filled = 0
+        while filled < len(buffer):
+            chunk = await self.read(min(len(buffer) - filled, self._chunk_size))
+            if not chunk:
+                break
+            buffer[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+        return filled
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while chunk := await self.read(self._chunk_size):
+            yield chunk
+
+
+class Transport:
+    """Sends HttpRequests to one endpoint, signed and retried."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Endpoint,
+        credentials: Credentials | None,
+        region: str,
+        retry: RetryConfig,
+        timeouts: Timeouts,
+        max_connections: int = 16,
+        payload_signing: PayloadSigning = "auto",
+    ) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self.retry = retry
+        self._credentials = credentials
+        self._timeouts = timeouts
+        self._max_connections = max_connections
+        self._budget = _RetryBudget(retry.budget)
+        self._clock_offset = 0.0
+        self._session: aiohttp.ClientSession | None = None
+        self._sign_payload = payload_signing == "signed" or (
+            payload_signing == "auto" and not (endpoint.secure or endpoint.is_loopback)
+        )
+
+    def __repr__(self) -> str:
+        return f"Transport(endpoint={self.endpoint.url!r}, credentials={self._credentials!r})"
+
+    @property
+    def credentials(self) -> Credentials | None:
+        return self._credentials
+
+    @property
+    def signs_payload(self) -> bool:
+        """True when bodies are SHA-256 signed; else ``UNSIGNED-PAYLOAD`` plus a checksum."""
+        return self._sign_payload
+
+    def now(self) -> datetime:
+        """The time as the server sees it (local clock plus the measured skew)."""
+        return datetime.fromtimestamp(time.time() + self._clock_offset, UTC)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=self._max_connections
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("Content-Type", "Accept-Encoding"),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=self._timeouts.connect, sock_read=self._timeouts.read
+                ),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def sign(self, request: HttpRequest) -> HttpRequest:
+        """``request`` signed for now, or unchanged for anonymous access."""
+        if self._credentials is None:
+            return request
+        payload = sha256_hex(request.body) if self._sign_payload else UNSIGNED_PAYLOAD
+        return sign_request(
+            request,
+            self._credentials,
+            region=self.region,
+            timestamp=self.now(),
+            payload_hash=payload,
+        )
+
+    def _start(self, request: HttpRequest) -> Awaitable[aiohttp.ClientResponse]:
+        signed = self.sign(request)
+        return self._get_session().request(
+            signed.method,
+            URL(signed.url, encoded=True),
+            headers=signed.headers,
+            data=signed.body if signed.body else None,
+            allow_redirects=False,
+        )
+
+    async def _attempt(self, request: HttpRequest) -> HttpResponse:
+        try:
+            async with await self._start(request) as reply:
+                body = await reply.read()
+                headers = {name.lower(): value for name, value in reply.headers.items()}
+                return HttpResponse(reply.status, headers, body)
+        except Exception as exc:
+            mapped = _map_exception(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def _fix_clock(self, response: HttpResponse) -> bool:
+        server_date = response.headers.get("date")
+        if not server_date:
+            return False
+        try:
+            server_time = parsedate_to_datetime(server_date).timestamp()
+        except (TypeError, ValueError):
+            return False
+        self._clock_offset = server_time - time.time()
+        return True
+
+    async def _with_retries(
+        self,
+        attempt: Callable[[], Awaitable[tuple[T, HttpResponse | None]]],
+        request: HttpRequest,
+        bucket: str | None,
+        key: str | None,
+    ) -> T:
+        attempts, skew_fixed = 0, False
+        while True:
+            attempts += 1
+            error: S3Error | None
+            try:
+                result, response = await attempt()
+            except (S3ConnectionError, S3TimeoutError) as exc:
+                error, response = exc, None
+                error.bucket, error.key = bucket, key
+            else:
+                if response is None:
+                    self._budget.refund(1 if attempts == 1 else 5)
+                    return result
+                error = error_from_response(
+                    response, error_in_body=request.error_in_body, bucket=bucket, key=key
+                )
+                if error is None:
+                    self._budget.refund(1 if attempts == 1 else 5)
+                    return result
+            if error.error_code == _SKEW and not skew_fixed and response is not None:
+                skew_fixed = self._fix_clock(response)
+                if skew_fixed:
+                    attempts -= 1
+                    continue
+            cost = 10 if isinstance(error, S3ConnectionError | S3TimeoutError) else 5
+            if (
+                attempts >= self.retry.max_attempts
+                or not is_retryable(error)
+                or not self._budget.spend(cost)
+            ):
+                raise error
+            base = self.retry.throttle_delay if is_throttle(error) else self.retry.base_delay
+            await asyncio.sleep(
+                random.random() * min(base * 2 ** (attempts - 1), self.retry.max_delay)
+            )
+
+    async def send(
+        self, request: HttpRequest, *, bucket: str | None = None, key: str | None = None
+    ) -> HttpResponse:
+        """Send ``request`` (retrying transient failures); the reply, or its S3Error."""
+
+        async def attempt() -> tuple[HttpResponse, HttpResponse | None]:
+            response = await self._attempt(request)
+            return response, response
+
+        return await self._with_retries(attempt, request, bucket, key)
+
+    @asynccontextmanager
+    async def open(
+        self,
+        request: HttpRequest,
+        *,
+        bucket: str | None = None,
+        key: str | None = None,
+        chunk_size: int = 256 * 1024,
+    ) -> AsyncIterator[StreamingResponse]:
+        """Send ``request`` and yield the reply with its body unread (downloads).
+
+        Opening is retried; reading is not (the caller knows how to resume).
+        """
+
+        async def attempt() -> tuple[aiohttp.ClientResponse, HttpResponse | None]:
+            try:
+                reply = await self._start(request)
+                if reply.status < 300:
+                    return reply, None
+                async with reply:
+                    body = await reply.read()
+                    headers = {n.lower(): v for n, v in reply.headers.items()}
+            except Exception as exc:
+                mapped = _map_exception(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+            return reply, HttpResponse(reply.status, headers, body)
+
+        reply = await self._with_retries(attempt, request, bucket, key)
+        try:
+            yield StreamingResponse(reply, chunk_size)
+        finally:
+            # A connection with unread body bytes cannot be reused: close it.
+            if reply.content.at_eof():
+                reply.release()
+            else:
+                reply.close()
