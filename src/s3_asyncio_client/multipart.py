@@ -32,7 +32,7 @@ from .protocol.limits import check_int, check_part_number, check_text, plan_part
 from .protocol.responses import CompleteResult, PartInfo
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from .client import Checksum, S3Client
 
 __all__ = ["MultipartUpload", "UploadResult", "upload_bytes"]
 
@@ -45,7 +45,9 @@ class UploadResult(CompleteResult):
 class MultipartUpload:
     """A multipart upload. Re-attach to one in progress with
     ``MultipartUpload(client, bucket, key, upload_id)`` (then ``await list_parts()``
-    or set ``parts`` from a checkpoint).
+    or set ``parts`` from a checkpoint). ``checksum`` must be the algorithm the
+    upload was created with: by default the client's, as ``create_multipart_upload``
+    uses.
 
     An upload that is neither completed nor aborted keeps its parts stored, and
     billed, on the server.
@@ -58,14 +60,15 @@ class MultipartUpload:
         key: str,
         upload_id: str,
         *,
-        checksum: ChecksumAlgorithm | None = None,
+        checksum: Checksum = "auto",
     ) -> None:
         check_text(upload_id, "upload_id")
         self.client = client
         self.bucket = bucket
         self.key = key
         self.upload_id = upload_id
-        self.checksum = checksum
+        # The algorithm the upload was created with; S3 wants it on every part.
+        self.checksum = client.checksum if checksum == "auto" else checksum
         self._parts: dict[int, PartInfo] = {}
         self._state = "open"
 

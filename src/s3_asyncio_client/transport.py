@@ -26,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import aiohttp
+from aiohttp.abc import AbstractStreamWriter
 from yarl import URL
 
 from .config import PayloadSigning, RetryConfig, Timeouts
@@ -33,7 +34,7 @@ from .exceptions import S3ConnectionError, S3Error, S3TimeoutError
 from .protocol.addressing import Endpoint
 from .protocol.checksums import sha256_hex
 from .protocol.errors import error_from_response, is_retryable, is_throttle
-from .protocol.http import HttpRequest, HttpResponse
+from .protocol.http import Body, HttpRequest, HttpResponse
 from .protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
 
 __all__ = ["StreamingResponse", "Transport"]
@@ -54,6 +55,25 @@ def _map_exception(exc: BaseException) -> S3Error | None:
         return None
     error.__cause__ = exc
     return error
+
+
+class _BodyPayload(aiohttp.payload.Payload):
+    """A request body written in slices of one buffer: no copy, and the event loop
+    gets a turn between slices (aiohttp writes plain bytes in one go)."""
+
+    _SLICE = 1024 * 1024
+
+    def __init__(self, body: Body) -> None:
+        self._view = memoryview(body).cast("B")
+        super().__init__(self._view, content_type=None)
+        self._size = self._view.nbytes
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._view).decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        for start in range(0, len(self._view), self._SLICE):
+            await writer.write(self._view[start : start + self._SLICE])
 
 
 class _RetryBudget:
@@ -189,7 +209,7 @@ class Transport:
             signed.method,
             URL(signed.url, encoded=True),
             headers=signed.headers,
-            data=signed.body if signed.body else None,
+            data=_BodyPayload(signed.body) if len(signed.body) else None,
             allow_redirects=False,
         )
 
