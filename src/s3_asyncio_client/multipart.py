@@ -168,9 +168,10 @@ class MultipartUpload:
         size = byte_range[1] - byte_range[0] + 1 if byte_range else 0
         if not byte_range:
             size = (await self.client.head_object(source_bucket, source_key))["content_length"]
-        info = PartInfo(
-            part_number=part_number, etag=parse.parse_upload_part_copy(response)["etag"], size=size
-        )
+        copied = parse.parse_upload_part_copy(response)
+        info = PartInfo(part_number=part_number, etag=copied["etag"], size=size)
+        if "checksum" in copied:
+            info["checksum"] = copied["checksum"]
         self._parts[part_number] = info
         return info
 

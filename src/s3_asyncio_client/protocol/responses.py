@@ -80,6 +80,7 @@ class DeleteObjectsResult(TypedDict):
 class CopyResult(TypedDict):
     etag: str
     last_modified: str | None
+    checksum: NotRequired[str]
 
 
 class PartInfo(TypedDict):
@@ -118,6 +119,22 @@ class ListUploadsPage(TypedDict):
 
 def _text(node: XmlNode, tag: str) -> str:
     return node.find_text(tag) or ""
+
+
+def _etag(value: str | None) -> str:
+    """ETags quoted, as S3 sends them (some servers drop the quotes in XML)."""
+    if not value:
+        return ""
+    return value if value.startswith('"') else f'"{value}"'
+
+
+def _element_checksum(node: XmlNode) -> str | None:
+    """The value of a ``Checksum<ALGORITHM>`` child, if any."""
+    for child in node.children():
+        name = child.tag
+        if name.startswith("Checksum") and name not in ("ChecksumAlgorithm", "ChecksumType"):
+            return child.text or None
+    return None
 
 
 def _truncated(node: XmlNode) -> bool:
@@ -178,7 +195,7 @@ def parse_list_objects_v2(response: HttpResponse) -> ListObjectsPage:
         summary = ObjectSummary(
             key=_text(item, "Key"),
             size=int(_text(item, "Size") or 0),
-            etag=_text(item, "ETag"),
+            etag=_etag(item.find_text("ETag")),
             last_modified=_text(item, "LastModified"),
         )
         if storage := item.find_text("StorageClass"):
@@ -205,7 +222,12 @@ def parse_delete_objects(response: HttpResponse) -> DeleteObjectsResult:
 
 def parse_copy_object(response: HttpResponse) -> CopyResult:
     root = parse_xml(response.body)
-    return CopyResult(etag=_text(root, "ETag"), last_modified=root.find_text("LastModified"))
+    result = CopyResult(
+        etag=_etag(root.find_text("ETag")), last_modified=root.find_text("LastModified")
+    )
+    if checksum := _element_checksum(root):
+        result["checksum"] = checksum
+    return result
 
 
 parse_upload_part_copy = parse_copy_object
@@ -224,14 +246,13 @@ def parse_list_parts(response: HttpResponse) -> ListPartsPage:
     for item in root.children("Part"):
         part = PartInfo(
             part_number=int(_text(item, "PartNumber")),
-            etag=_text(item, "ETag"),
+            etag=_etag(item.find_text("ETag")),
             size=int(_text(item, "Size") or 0),
         )
         if modified := item.find_text("LastModified"):
             part["last_modified"] = modified
-        for child in item.children():
-            if child.tag.startswith("Checksum") and child.tag[8:].isalnum() and child.text:
-                part["checksum"] = child.text
+        if checksum := _element_checksum(item):
+            part["checksum"] = checksum
         parts.append(part)
     marker = root.find_text("NextPartNumberMarker")
     return ListPartsPage(
@@ -244,7 +265,7 @@ def parse_list_parts(response: HttpResponse) -> ListPartsPage:
 def parse_complete_multipart_upload(response: HttpResponse) -> CompleteResult:
     root = parse_xml(response.body)
     return CompleteResult(
-        etag=_text(root, "ETag"),
+        etag=_etag(root.find_text("ETag")),
         location=root.find_text("Location"),
         bucket=root.find_text("Bucket"),
         key=root.find_text("Key"),
