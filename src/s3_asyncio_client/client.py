@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -60,7 +61,8 @@ class S3Client:
     ``s3_asyncio_client.credentials``). ``checksum`` ("auto": CRC32C when the
     ``crc32c`` package is installed, else CRC32) is sent with every upload and
     verified by the server. ``min_part_size`` is checked before a multipart upload is
-    completed; set it to 0 for servers that accept small parts.
+    completed; set it to 0 for servers that accept small parts. ``clock`` is the
+    local time source; the skew a server reports (RequestTimeTooSkewed) is added.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class S3Client:
         payload_signing: PayloadSigning = "auto",
         checksum: Checksum = "auto",
         min_part_size: int = MIN_PART_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         settings = resolve_settings(
             access_key=access_key,
@@ -104,6 +107,7 @@ class S3Client:
             timeouts=timeouts or Timeouts(),
             max_connections=max_connections,
             payload_signing=payload_signing,
+            clock=clock,
         )
 
     def __repr__(self) -> str:

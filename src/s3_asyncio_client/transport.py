@@ -140,8 +140,10 @@ class Transport:
         timeouts: Timeouts,
         max_connections: int = 16,
         payload_signing: PayloadSigning = "auto",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = endpoint
+        self._clock = clock
         self.region = region
         self.retry = retry
         self._credentials = credentials
@@ -168,7 +170,7 @@ class Transport:
 
     def now(self) -> datetime:
         """The time as the server sees it (local clock plus the measured skew)."""
-        return datetime.fromtimestamp(time.time() + self._clock_offset, UTC)
+        return datetime.fromtimestamp(self._clock() + self._clock_offset, UTC)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -183,6 +185,11 @@ class Transport:
                     total=None, connect=self._timeouts.connect, sock_read=self._timeouts.read
                 ),
             )
+            # aiohttp silently resends idempotent requests once when a pooled
+            # connection breaks; the retry loop here must be the only one, or
+            # "3 attempts" quietly becomes 6.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:
@@ -233,7 +240,7 @@ class Transport:
             server_time = parsedate_to_datetime(server_date).timestamp()
         except (TypeError, ValueError):
             return False
-        self._clock_offset = server_time - time.time()
+        self._clock_offset = server_time - self._clock()
         return True
 
     async def _with_retries(
