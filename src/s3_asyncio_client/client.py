@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from . import listing
 from .config import PayloadSigning, RetryConfig, Timeouts
 from .credentials import resolve_settings
 from .exceptions import (
@@ -302,7 +303,7 @@ class S3Client:
         )
         return parse.parse_list_objects_v2(await self._send(request, bucket))
 
-    async def iter_objects(
+    def iter_objects(
         self,
         bucket: str,
         *,
@@ -311,20 +312,9 @@ class S3Client:
         page_size: int | None = None,
     ) -> AsyncIterator[ObjectSummary]:
         """Every object under ``prefix``, following continuation tokens."""
-        token = None
-        while True:
-            page = await self.list_objects(
-                bucket,
-                prefix=prefix,
-                max_keys=page_size,
-                continuation_token=token,
-                start_after=start_after if token is None else None,
-            )
-            for item in page["contents"]:
-                yield item
-            token = page["next_continuation_token"]
-            if not page["is_truncated"] or not token:
-                return
+        return listing.iter_objects(
+            self, bucket, prefix=prefix, start_after=start_after, page_size=page_size
+        )
 
     def generate_presigned_url(
         self, method: str, bucket: str, key: str, *, expires_in: int = 3600
@@ -370,26 +360,11 @@ class S3Client:
         upload_id = parse.parse_create_multipart_upload(await self._send(request, bucket, key))
         return MultipartUpload(self, bucket, key, upload_id, checksum=self.checksum)
 
-    async def iter_multipart_uploads(
+    def iter_multipart_uploads(
         self, bucket: str, *, prefix: str | None = None
     ) -> AsyncIterator[UploadInfo]:
         """Every multipart upload in progress under ``prefix``."""
-        key_marker = upload_id_marker = None
-        while True:
-            request = build.build_list_multipart_uploads(
-                self.endpoint,
-                bucket,
-                prefix=prefix,
-                key_marker=key_marker,
-                upload_id_marker=upload_id_marker,
-            )
-            page = parse.parse_list_multipart_uploads(await self._send(request, bucket))
-            for upload in page["uploads"]:
-                yield upload
-            key_marker = page["next_key_marker"]
-            upload_id_marker = page["next_upload_id_marker"]
-            if not page["is_truncated"] or not (key_marker or upload_id_marker):
-                return
+        return listing.iter_multipart_uploads(self, bucket, prefix=prefix)
 
     async def upload_file_multipart(
         self,

@@ -26,7 +26,7 @@ from .exceptions import (
 )
 from .protocol import requests as build
 from .protocol import responses as parse
-from .protocol.checksums import ChecksumAlgorithm, multipart_etag
+from .protocol.checksums import multipart_etag
 from .protocol.http import Body
 from .protocol.limits import check_int, check_part_number, check_text, plan_part_size
 from .protocol.responses import CompleteResult, PartInfo
