@@ -20,6 +20,14 @@ def _require(condition: bool, message: str) -> None:
         raise S3InvalidRequestError(message)
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RetryConfig:
     """How transient failures are retried.
@@ -39,11 +47,15 @@ class RetryConfig:
     budget: int = 500
 
     def __post_init__(self) -> None:
-        _require(self.max_attempts >= 1, f"max_attempts must be >= 1, got {self.max_attempts}")
+        attempts, budget = self.max_attempts, self.budget
+        _require(
+            _count(attempts) and attempts >= 1,
+            f"max_attempts must be an int >= 1, got {attempts!r}",
+        )
         for name in ("base_delay", "throttle_delay", "max_delay"):
             value = getattr(self, name)
-            _require(value >= 0, f"{name} must be >= 0, got {value}")
-        _require(self.budget >= 0, f"budget must be >= 0, got {self.budget}")
+            _require(_number(value) and value >= 0, f"{name} must be a number >= 0, got {value!r}")
+        _require(_count(budget) and budget >= 0, f"budget must be an int >= 0, got {budget!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,5 +70,6 @@ class Timeouts:
     read: float = 60.0
 
     def __post_init__(self) -> None:
-        _require(self.connect > 0, f"connect timeout must be > 0, got {self.connect}")
-        _require(self.read > 0, f"read timeout must be > 0, got {self.read}")
+        for name in ("connect", "read"):
+            value = getattr(self, name)
+            _require(_number(value) and value > 0, f"{name} timeout must be > 0, got {value!r}")

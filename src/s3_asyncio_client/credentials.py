@@ -6,7 +6,9 @@
    ``AWS_ENDPOINT_URL_S3`` then ``AWS_ENDPOINT_URL``.
 3. The profile (``profile`` argument, else ``AWS_PROFILE``, else ``default``) in
    ``~/.aws/credentials`` and ``~/.aws/config`` (``AWS_SHARED_CREDENTIALS_FILE`` and
-   ``AWS_CONFIG_FILE`` move them): keys, ``region``, ``endpoint_url``.
+   ``AWS_CONFIG_FILE`` move them): keys, ``region``, ``endpoint_url``. An explicit
+   ``profile`` argument takes its keys from the files even when the environment
+   has some; a profile named but not found is an error.
 4. Anonymous requests, region ``us-east-1``, AWS's endpoint for that region.
 
 Files are read once, when a client is made.
@@ -67,16 +69,19 @@ def resolve_settings(
     if (access_key is None) != (secret_key is None):
         given = "access_key" if access_key is not None else "secret_key"
         raise S3InvalidRequestError(f"{given} was given without its pair; give both or neither")
-    explicit_profile = profile
-    profile = profile or env.get("AWS_PROFILE") or "default"
-    files = _profile(profile, env)
-    if explicit_profile and not files:
-        raise S3InvalidRequestError(f"profile {explicit_profile!r} was not found")
+    named = profile or env.get("AWS_PROFILE")
+    files = _profile(named or "default", env)
+    if named and not files:
+        raise S3InvalidRequestError(f"profile {named!r} was not found")
+    if bool(env.get("AWS_ACCESS_KEY_ID")) != bool(env.get("AWS_SECRET_ACCESS_KEY")):
+        raise S3InvalidRequestError(
+            "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set; set both or neither"
+        )
 
     credentials = None
     if access_key is not None and secret_key is not None:
         credentials = Credentials(access_key, secret_key, session_token)
-    elif env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+    elif profile is None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         credentials = Credentials(
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
         )

@@ -63,17 +63,39 @@ class _BodyPayload(aiohttp.payload.Payload):
 
     _SLICE = 1024 * 1024
 
-    def __init__(self, body: Body) -> None:
+    def __init__(self, body: Body, on_sent: _SentCounter | None) -> None:
         self._view = memoryview(body).cast("B")
         super().__init__(self._view, content_type=None)
         self._size = self._view.nbytes
+        self._on_sent = on_sent
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return bytes(self._view).decode(encoding, errors)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         for start in range(0, len(self._view), self._SLICE):
-            await writer.write(self._view[start : start + self._SLICE])
+            piece = self._view[start : start + self._SLICE]
+            await writer.write(piece)
+            if self._on_sent is not None:
+                self._on_sent.add(len(piece))
+
+
+class _SentCounter:
+    """Reports body bytes as they are written; takes them back if the attempt fails,
+    so progress never counts a byte twice."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self._callback = callback
+        self._sent = 0
+
+    def add(self, count: int) -> None:
+        self._sent += count
+        self._callback(count)
+
+    def roll_back(self) -> None:
+        if self._sent:
+            self._callback(-self._sent)
+            self._sent = 0
 
 
 class _RetryBudget:
@@ -210,19 +232,23 @@ class Transport:
             payload_hash=payload,
         )
 
-    def _start(self, request: HttpRequest) -> Awaitable[aiohttp.ClientResponse]:
+    def _start(
+        self, request: HttpRequest, on_sent: _SentCounter | None = None
+    ) -> Awaitable[aiohttp.ClientResponse]:
         signed = self.sign(request)
         return self._get_session().request(
             signed.method,
             URL(signed.url, encoded=True),
             headers=signed.headers,
-            data=_BodyPayload(signed.body) if len(signed.body) else None,
+            data=_BodyPayload(signed.body, on_sent) if len(signed.body) else None,
             allow_redirects=False,
         )
 
-    async def _attempt(self, request: HttpRequest) -> HttpResponse:
+    async def _attempt(
+        self, request: HttpRequest, on_sent: _SentCounter | None = None
+    ) -> HttpResponse:
         try:
-            async with await self._start(request) as reply:
+            async with await self._start(request, on_sent) as reply:
                 body = await reply.read()
                 headers = {name.lower(): value for name, value in reply.headers.items()}
                 return HttpResponse(reply.status, headers, body)
@@ -249,6 +275,7 @@ class Transport:
         request: HttpRequest,
         bucket: str | None,
         key: str | None,
+        on_sent: _SentCounter | None = None,
     ) -> T:
         attempts, skew_fixed = 0, False
         while True:
@@ -269,6 +296,8 @@ class Transport:
                 if error is None:
                     self._budget.refund(1 if attempts == 1 else 5)
                     return result
+            if on_sent is not None:
+                on_sent.roll_back()
             if error.error_code == _SKEW and not skew_fixed and response is not None:
                 skew_fixed = self._fix_clock(response)
                 if skew_fixed:
@@ -287,15 +316,25 @@ class Transport:
             )
 
     async def send(
-        self, request: HttpRequest, *, bucket: str | None = None, key: str | None = None
+        self,
+        request: HttpRequest,
+        *,
+        bucket: str | None = None,
+        key: str | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> HttpResponse:
-        """Send ``request`` (retrying transient failures); the reply, or its S3Error."""
+        """Send ``request`` (retrying transient failures); the reply, or its S3Error.
+
+        ``on_sent(n)`` is called as body bytes go out, and with a negative count
+        when an attempt fails and its bytes will be sent again.
+        """
+        counter = _SentCounter(on_sent) if on_sent is not None else None
 
         async def attempt() -> tuple[HttpResponse, HttpResponse | None]:
-            response = await self._attempt(request)
+            response = await self._attempt(request, counter)
             return response, response
 
-        return await self._with_retries(attempt, request, bucket, key)
+        return await self._with_retries(attempt, request, bucket, key, counter)
 
     @asynccontextmanager
     async def open(

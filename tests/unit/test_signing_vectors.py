@@ -7,8 +7,8 @@ reference examples and derived S3 edge cases; see tests/data/sigv4_vectors.json.
 from __future__ import annotations
 
 import json
-from hashlib import sha256
 from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit

@@ -22,6 +22,12 @@ __all__ = ["Addressing", "Endpoint", "Query", "encode_query"]
 Addressing = Literal["auto", "path", "virtual"]
 Query = Sequence[tuple[str, str | None]]
 _DNS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def _dns_name(bucket: str) -> bool:
+    """True if ``bucket`` can be a host name (dotted names: each label valid)."""
+    return 3 <= len(bucket) <= 63 and all(_DNS_LABEL.match(p) for p in bucket.split("."))
 
 
 def encode_query(query: Query) -> str:
@@ -45,15 +51,21 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        try:
+            port_ok = parts.port is None or 0 < parts.port
+        except ValueError:
+            port_ok = False
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
             raise S3InvalidRequestError(
-                f"endpoint_url must be http(s)://host[:port], got {self.url!r}"
+                f"endpoint_url must be http(s)://host[:port], got {shown!r}"
             )
         if self.addressing not in ("auto", "path", "virtual"):
             raise S3InvalidRequestError(
                 f"addressing must be 'auto', 'path' or 'virtual', got {self.addressing!r}"
             )
-        object.__setattr__(self, "url", self.url.rstrip("/"))
+        normal = parts._replace(scheme=parts.scheme.lower()).geturl().rstrip("/")
+        object.__setattr__(self, "url", normal)
 
     @property
     def secure(self) -> bool:
@@ -73,11 +85,15 @@ class Endpoint:
     def _virtual(self, bucket: str) -> bool:
         if self.addressing == "path":
             return False
-        dns_ok = bool(_DNS_BUCKET.match(bucket)) or (
-            not self.secure and all(_DNS_BUCKET.match(p) for p in bucket.split("."))
-        )
         if self.addressing == "virtual":
+            if not _dns_name(bucket):
+                raise S3InvalidRequestError(
+                    f"bucket {bucket!r} cannot be a host name; use path addressing",
+                    bucket=bucket,
+                )
             return True
+        # Dotted names break TLS wildcard certificates: path-style over https.
+        dns_ok = bool(_DNS_BUCKET.match(bucket)) or (not self.secure and _dns_name(bucket))
         host = urlsplit(self.url).hostname or ""
         return dns_ok and host.endswith(".amazonaws.com")
 

@@ -17,6 +17,7 @@ from ..exceptions import S3ServerError
 __all__ = [
     "S3_NAMESPACE",
     "XmlNode",
+    "escape_text",
     "parse_xml",
     "render",
 ]
@@ -55,9 +56,17 @@ class XmlNode:
 
 
 def parse_xml(body: bytes) -> XmlNode:
-    """Parse an S3 XML document; raise S3ServerError on malformed or unsafe input."""
+    """Parse an S3 XML document; raise S3ServerError on malformed or unsafe input.
+
+    Leading whitespace (S3 sends it to keep a slow CompleteMultipartUpload alive) is
+    skipped. Only UTF-8 is accepted, so the DOCTYPE check cannot be dodged by
+    another encoding.
+    """
+    body = body.lstrip()
     if _FORBIDDEN.search(body):
         raise S3ServerError("refusing an XML document with a DOCTYPE or ENTITY declaration")
+    if b"\x00" in body or body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise S3ServerError("malformed XML reply: not UTF-8")
     try:
         return XmlNode(ElementTree.fromstring(body))
     except ElementTree.ParseError as exc:
@@ -65,6 +74,19 @@ def parse_xml(body: bytes) -> XmlNode:
 
 
 Content = str | int | bool | None | Mapping[str, "Content"] | list[tuple[str, "Content"]]
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def escape_text(value: str) -> str:
+    """``value`` as XML character data; CR kept as ``&#13;`` (XML would turn it into LF).
+
+    Characters XML 1.0 cannot carry at all raise ValueError.
+    """
+    if _NOT_XML.search(value):
+        raise ValueError(f"{value!r} holds a character XML cannot carry")
+    return escape(value).replace("\r", "&#13;")
 
 
 def _render(tag: str, value: Content) -> str:
@@ -77,7 +99,7 @@ def _render(tag: str, value: Content) -> str:
     if isinstance(value, list):
         inner = "".join(_render(t, v) for t, v in value)
         return f"<{tag}>{inner}</{tag}>"
-    return f"<{tag}>{escape(str(value))}</{tag}>"
+    return f"<{tag}>{escape_text(str(value))}</{tag}>"
 
 
 def render(root: str, items: Iterable[tuple[str, Content]], *, namespace: bool = True) -> bytes:

@@ -68,8 +68,15 @@ _THROTTLE_CODES = frozenset(
         "BandwidthLimitExceeded",
     }
 )
+# BadDigest: the bytes were damaged on the way; the same bytes sent again will do.
 _TRANSIENT_CODES = frozenset(
-    {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalError"}
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "InternalError",
+        "BadDigest",
+    }
 )
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 # A HEAD reply has no body: name the error after the status, as the SDKs do.
@@ -89,7 +96,7 @@ def response_error(
     """The exception for an error reply (any status, body possibly empty)."""
     code, message = None, None
     request_id = response.headers.get("x-amz-request-id")
-    if response.body.lstrip()[:1] == b"<":
+    if response.body.lstrip()[:1] == b"<":  # parse_xml skips the whitespace too
         try:
             document = parse_xml(response.body)
         except S3ServerError:
@@ -113,6 +120,13 @@ def response_error(
     )
 
 
+def _is_error_document(body: bytes) -> bool:
+    try:
+        return parse_xml(body).tag == "Error"
+    except S3ServerError:
+        return False
+
+
 def error_from_response(
     response: HttpResponse,
     *,
@@ -126,7 +140,7 @@ def error_from_response(
     """
     if response.status >= 300:
         return response_error(response, bucket=bucket, key=key)
-    if error_in_body and b"<Error>" in response.body[:4096]:
+    if error_in_body and _is_error_document(response.body):
         error = response_error(response, bucket=bucket, key=key)
         if not isinstance(error, S3ServerError):
             error = S3ServerError(

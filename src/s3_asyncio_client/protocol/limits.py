@@ -56,7 +56,12 @@ def check_key(key: object, bucket: str | None = None) -> str:
     """Refuse an empty key or one over 1,024 UTF-8 bytes, naming it."""
     if not isinstance(key, str) or not key:
         raise S3InvalidRequestError(f"key must be a non-empty string, got {key!r}", bucket=bucket)
-    size = len(key.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise S3InvalidRequestError(
+            f"key is not valid UTF-8 (lone surrogate): {key!r}", bucket=bucket
+        ) from None
     if size > MAX_KEY_BYTES:
         raise S3InvalidRequestError(
             f"key is {size} bytes long; S3 allows at most {MAX_KEY_BYTES}: {key[:40]!r}...",

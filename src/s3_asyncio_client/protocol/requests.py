@@ -84,7 +84,10 @@ def _with_checksum(
     headers: dict[str, str], body: Body, checksum: ChecksumAlgorithm | None, md5: bool
 ) -> dict[str, str]:
     if checksum is not None:
-        name, value = checksum_header(checksum, body)
+        try:
+            name, value = checksum_header(checksum, body)
+        except ValueError as exc:
+            raise S3InvalidRequestError(str(exc)) from None
         headers[name] = value
     if md5:
         headers["content-md5"] = content_md5(body)
@@ -167,10 +170,15 @@ def build_delete_object(endpoint: Endpoint, bucket: str, key: str) -> HttpReques
 def build_delete_objects(
     endpoint: Endpoint, bucket: str, keys: Sequence[str], *, quiet: bool = False
 ) -> HttpRequest:
+    if isinstance(keys, str | bytes):
+        raise S3InvalidRequestError(f"keys must be a list of keys, got the string {keys!r}")
     if not 1 <= len(keys) <= 1000:
         raise S3InvalidRequestError(f"DeleteObjects takes 1 to 1000 keys, got {len(keys)}")
     objects = [("Object", {"Key": check_key(key, bucket)}) for key in keys]
-    body = render("Delete", [("Quiet", quiet), *objects])
+    try:
+        body = render("Delete", [("Quiet", quiet), *objects])
+    except ValueError as exc:
+        raise S3InvalidRequestError(f"cannot delete by XML request: {exc}", bucket=bucket) from None
     headers = {"content-type": "application/xml", "content-md5": content_md5(body)}
     return HttpRequest(
         "POST", endpoint.url_for(check_bucket(bucket), None, [("delete", "")]), headers, body
@@ -300,8 +308,12 @@ def build_complete_multipart_upload(
     checksums: Mapping[int, tuple[str, str]] | None = None,
 ) -> HttpRequest:
     """``parts`` as (number, ETag) in ascending order; ``checksums`` by part number."""
+    parts = list(parts)
+    if not parts:
+        raise S3InvalidRequestError("CompleteMultipartUpload needs at least one part")
     items = []
     for number, etag in parts:
+        check_part_number(number)
         fields: list[tuple[str, str | int | None]] = [("PartNumber", number), ("ETag", etag)]
         if checksums and number in checksums:
             name, value = checksums[number]

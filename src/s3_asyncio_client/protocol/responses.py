@@ -137,6 +137,14 @@ def _element_checksum(node: XmlNode) -> str | None:
     return None
 
 
+def _int(node: XmlNode, tag: str) -> int:
+    text = node.find_text(tag) or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise S3ServerError(f"malformed reply: <{tag}> is {text!r}, not a number") from None
+
+
 def _truncated(node: XmlNode) -> bool:
     return _text(node, "IsTruncated").lower() == "true"
 
@@ -194,7 +202,7 @@ def parse_list_objects_v2(response: HttpResponse) -> ListObjectsPage:
     for item in root.children("Contents"):
         summary = ObjectSummary(
             key=_text(item, "Key"),
-            size=int(_text(item, "Size") or 0),
+            size=_int(item, "Size"),
             etag=_etag(item.find_text("ETag")),
             last_modified=_text(item, "LastModified"),
         )
@@ -245,9 +253,9 @@ def parse_list_parts(response: HttpResponse) -> ListPartsPage:
     parts = []
     for item in root.children("Part"):
         part = PartInfo(
-            part_number=int(_text(item, "PartNumber")),
+            part_number=_int(item, "PartNumber"),
             etag=_etag(item.find_text("ETag")),
-            size=int(_text(item, "Size") or 0),
+            size=_int(item, "Size"),
         )
         if modified := item.find_text("LastModified"):
             part["last_modified"] = modified

@@ -1,0 +1,165 @@
+"""S3's size limits and the multipart part plan.
+
+hypothesis is not installed in the venv, so the invariants are checked over a fixed
+grid of boundary sizes plus a seeded random sample.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from s3_asyncio_client.exceptions import S3InvalidRequestError
+from s3_asyncio_client.protocol.limits import (
+    MAX_OBJECT_SIZE,
+    check_int,
+    check_text,
+    part_count,
+    plan_part_size,
+)
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+MAX = 10_000 * 5 * GiB
+
+
+def test_constants() -> None:
+    assert MAX_OBJECT_SIZE == MAX == 53_687_091_200_000
+
+
+@pytest.mark.parametrize(
+    ("size", "plan", "parts"),
+    [
+        (0, 8 * MiB, 1),
+        (1, 8 * MiB, 1),
+        (5 * MiB, 8 * MiB, 1),
+        (8 * MiB, 8 * MiB, 1),
+        (8 * MiB + 1, 8 * MiB, 2),
+        (10_000 * 8 * MiB, 8 * MiB, 10_000),
+        (10_000 * 8 * MiB + 1, 9 * MiB, 8_889),
+        (80 * GiB, 9 * MiB, 9_103),
+        (100 * GiB, 11 * MiB, 9_310),
+        (1 * TiB, 105 * MiB, 9_987),
+        (5 * TiB, 525 * MiB, 9_987),
+        (int(48.8 * TiB), 5118 * MiB, 9_999),
+        (MAX - 1, 5 * GiB, 10_000),
+        (MAX, 5 * GiB, 10_000),
+    ],
+)
+def test_default_plan(size: int, plan: int, parts: int) -> None:
+    assert plan_part_size(size) == plan
+    assert part_count(size, plan) == parts
+
+
+@pytest.mark.parametrize(
+    ("size", "requested", "plan"),
+    [
+        (1 * GiB, 16 * MiB, 16 * MiB),
+        (0, 5 * MiB, 5 * MiB),
+        (100, 5 * MiB + 1, 5 * MiB + 1),  # kept as asked when it fits
+        (100 * GiB, 5 * MiB, 11 * MiB),  # raised to a whole MiB
+        (100 * GiB, 10 * MiB, 11 * MiB),
+        (100 * GiB, 11 * MiB - 1, 11 * MiB - 1),  # already big enough: kept
+        (1 * TiB, 5 * GiB, 5 * GiB),
+        (MAX, 5 * MiB, 5 * GiB),
+    ],
+)
+def test_requested_part_size_is_raised_only_when_needed(
+    size: int, requested: int, plan: int
+) -> None:
+    assert plan_part_size(size, requested) == plan
+
+
+@pytest.mark.parametrize("requested", [0, 1, 5 * MiB - 1, 5 * GiB + 1, -5 * MiB])
+def test_unsupported_part_size_is_refused_naming_it(requested: int) -> None:
+    with pytest.raises(S3InvalidRequestError, match=rf"part size {re.escape(str(requested))} "):
+        plan_part_size(1024, requested)
+
+
+@pytest.mark.parametrize("size", [MAX + 1, 60 * TiB])
+def test_object_beyond_the_multipart_limit_is_refused(size: int) -> None:
+    with pytest.raises(S3InvalidRequestError, match=f"object of {size} bytes exceeds"):
+        plan_part_size(size)
+
+
+def test_negative_size_is_refused() -> None:
+    with pytest.raises(S3InvalidRequestError, match="size must be >= 0, got -1"):
+        plan_part_size(-1)
+
+
+def _sizes() -> list[int]:
+    boundaries = [
+        5 * MiB,
+        8 * MiB,
+        10_000 * 5 * MiB,
+        10_000 * 8 * MiB,
+        80 * GiB,
+        100 * GiB,
+        TiB,
+        5 * TiB,
+        10 * TiB,
+        int(48.8 * TiB),
+        MAX,
+    ]
+    sizes = {0, 1, 2}
+    for boundary in boundaries:
+        sizes.update(s for s in (boundary - 1, boundary, boundary + 1) if 0 <= s <= MAX)
+    rng = random.Random(20240601)
+    sizes.update(rng.randint(0, MAX) for _ in range(300))
+    sizes.update(rng.randint(0, 100 * GiB) for _ in range(100))
+    return sorted(sizes)
+
+
+@pytest.mark.parametrize("requested", [None, 5 * MiB, 5 * MiB + 123, 64 * MiB, 5 * GiB])
+def test_plan_invariants(requested: int | None) -> None:
+    asked = requested or 8 * MiB
+    for size in _sizes():
+        plan = plan_part_size(size, requested)
+        assert 5 * MiB <= plan <= 5 * GiB, size
+        assert part_count(size, plan) <= 10_000, size
+        if plan != asked:
+            assert plan > asked, size
+            assert plan % MiB == 0, size
+            # Raised to the smallest whole MiB that fits: one MiB less would not.
+            assert part_count(size, plan - MiB) > 10_000, size
+
+
+def test_part_count() -> None:
+    assert part_count(0, 5 * MiB) == 1
+    assert part_count(5 * MiB, 5 * MiB) == 1
+    assert part_count(5 * MiB + 1, 5 * MiB) == 2
+    assert part_count(MAX, 5 * GiB) == 10_000
+
+
+# --- small validators ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "low", "high"), [(0, 0, None), (5, 1, 5), (10**12, 1, None)])
+def test_check_int_accepts(value: int, low: int, high: int | None) -> None:
+    assert check_int(value, "n", low, high) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "message"),
+    [
+        (-1, 0, None, "max_keys must be an int >= 0, got -1"),
+        (6, 1, 5, "max_keys must be an int from 1 to 5, got 6"),
+        (True, 0, None, "max_keys must be an int >= 0, got True"),
+        ("3", 0, None, "max_keys must be an int >= 0, got '3'"),
+        (2.0, 0, None, "max_keys must be an int >= 0, got 2.0"),
+    ],
+)
+def test_check_int_refuses(value: object, low: int, high: int | None, message: str) -> None:
+    with pytest.raises(S3InvalidRequestError, match=re.escape(message)):
+        check_int(value, "max_keys", low, high)
+
+
+def test_check_text() -> None:
+    assert check_text("x", "token") == "x"
+    with pytest.raises(S3InvalidRequestError, match="token must be a non-empty string, got ''"):
+        check_text("", "token")
+    with pytest.raises(S3InvalidRequestError, match="token must be a non-empty string, got b'x'"):
+        check_text(b"x", "token")
