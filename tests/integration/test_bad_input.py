@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
 from faultproxy import FaultProxy
+from servers import ServerInfo
+
 from s3_asyncio_client import (
     MultipartUpload,
     S3AccessDeniedError,
@@ -20,7 +21,6 @@ from s3_asyncio_client import (
     S3NoSuchBucketError,
     S3NoSuchUploadError,
 )
-from servers import ServerInfo
 
 MiB = 1024 * 1024
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from faultproxy import FaultProxy, FaultRule, matching
+from servers import ServerInfo
+
 from s3_asyncio_client import (
     RetryConfig,
     S3Client,
@@ -19,7 +20,6 @@ from s3_asyncio_client import (
     S3TimeoutError,
     Timeouts,
 )
-from servers import ServerInfo
 
 MiB = 1024 * 1024
 FAST = RetryConfig(max_attempts=3, base_delay=0.01, throttle_delay=0.01)
@@ -45,14 +45,14 @@ def make_client(info: ServerInfo, proxy: FaultProxy, **options: object) -> S3Cli
 
 
 @pytest.fixture
-async def bucket(seaweedfs: ServerInfo, bucket_name: str) -> AsyncIterator[str]:
+async def bucket(seaweedfs: ServerInfo, bucket_name: str) -> str:
     async with S3Client(
         access_key=seaweedfs.access_key,
         secret_key=seaweedfs.secret_key,
         endpoint_url=seaweedfs.endpoint_url,
     ) as c:
         await c.create_bucket(bucket_name)
-    yield bucket_name
+    return bucket_name
 
 
 @pytest.mark.parametrize("action", ["status500", "status503slowdown", "reset"])

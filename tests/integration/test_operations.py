@@ -11,6 +11,7 @@ import aiohttp
 import boto3
 import pytest
 from botocore.config import Config
+from servers import ServerInfo
 
 from s3_asyncio_client import (
     MultipartUpload,
@@ -19,7 +20,6 @@ from s3_asyncio_client import (
     S3NoSuchKeyError,
     S3NoSuchUploadError,
 )
-from servers import ServerInfo
 
 MiB = 1024 * 1024
 # Keys that URL libraries love to "fix". Byte-exact everywhere.
@@ -114,8 +114,10 @@ async def test_path_like_keys_travel_byte_exact(
             assert (await client.get_object(bucket, key))["body"] == key.encode()
     else:
         # SeaweedFS refuses dot segments (InvalidRequest) and collapses slashes.
-        assert stored["x/../y"] is False and stored["./dot"] is False
-        assert "a/b" in listed and "leading" in listed
+        assert stored["x/../y"] is False
+        assert stored["./dot"] is False
+        assert "a/b" in listed
+        assert "leading" in listed
 
 
 async def test_ranges_and_streaming(client: S3Client, bucket: str) -> None:
@@ -176,7 +178,8 @@ async def test_listing_pages_prefix_delimiter(client: S3Client, bucket: str) -> 
     assert page["common_prefixes"] == ["p/", "q/"]
     assert [o["key"] for o in page["contents"]] == ["top"]
     first = await client.list_objects(bucket, max_keys=10)
-    assert first["is_truncated"] and first["next_continuation_token"]
+    assert first["is_truncated"]
+    assert first["next_continuation_token"]
     assert len(first["contents"]) == 10
 
 

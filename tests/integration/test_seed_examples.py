@@ -18,14 +18,12 @@ import ast
 import asyncio
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-
 from faultproxy import FaultProxy, FaultRule, matching
 from servers import ServerInfo
 
@@ -126,7 +124,7 @@ def _boto(info: ServerInfo, endpoint: str | None = None) -> Any:
 @pytest.fixture
 def workdir(
     s3_server: ServerInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+) -> Path:
     """cwd with the examples' input files; endpoint and buckets ready."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
@@ -139,7 +137,7 @@ def workdir(
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
             existing.add(bucket)
-    yield tmp_path
+    return tmp_path
 
 
 def _input_file(workdir: Path, function: str) -> bytes:

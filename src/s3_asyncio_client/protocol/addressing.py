@@ -53,7 +53,7 @@ class Endpoint:
         parts = urlsplit(self.url)
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         try:
-            port_ok = parts.port is None or 0 < parts.port
+            port_ok = parts.port is None or parts.port > 0
         except ValueError:
             port_ok = False
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
