@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import listing
-from .config import PayloadSigning, RetryConfig, Timeouts
+from . import download, listing, transfer
+from .config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
 from .credentials import resolve_settings
 from .exceptions import (
     S3ConflictError,
+    S3IntegrityError,
     S3InvalidRequestError,
     S3NoSuchBucketError,
     S3NoSuchKeyError,
@@ -21,15 +23,9 @@ from .exceptions import (
 from .protocol import requests as build
 from .protocol import responses as parse
 from .protocol.addressing import Addressing, Endpoint
-from .protocol.checksums import ChecksumAlgorithm, default_algorithm
+from .protocol.checksums import ChecksumAlgorithm, default_algorithm, stored_mismatch
 from .protocol.http import Body, HttpRequest, HttpResponse
-from .protocol.limits import (
-    MAX_PRESIGN_EXPIRES,
-    MIN_PART_SIZE,
-    check_bucket,
-    check_int,
-    check_key,
-)
+from .protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
 from .protocol.responses import (
     BucketInfo,
     CopyResult,
@@ -41,6 +37,7 @@ from .protocol.responses import (
     UploadInfo,
 )
 from .protocol.signing import presign_url
+from .transfer import Progress, Source, TransferResult
 from .transport import StreamingResponse, Transport
 
 if TYPE_CHECKING:
@@ -100,6 +97,9 @@ class S3Client:
             default_algorithm() if checksum == "auto" else checksum
         )
         self.min_part_size = min_part_size
+        # Set once a server is seen to ignore x-amz-checksum-* headers: from then on
+        # uploads carry Content-MD5, which every S3 server verifies.
+        self.checksums_ignored = False
         self.transport = Transport(
             endpoint=self.endpoint,
             credentials=settings.credentials,
@@ -122,22 +122,39 @@ class S3Client:
     async def __aenter__(self) -> S3Client:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self.transport.close()
 
+    def verify_stored(
+        self, request: HttpRequest, response: HttpResponse, data: Body, *, key: str
+    ) -> None:
+        """Raise S3IntegrityError if the server stored other bytes than ``data``;
+        note a server that ignores checksum headers (then Content-MD5 is used)."""
+        problem, echoed = stored_mismatch(request.headers, response.headers, data)
+        if not echoed and self.checksum is not None and "content-md5" not in request.headers:
+            self.checksums_ignored = True
+        if problem is not None:
+            raise S3IntegrityError(problem, key=key)
+
     async def _send(
         self, request: HttpRequest, bucket: str | None = None, key: str | None = None
     ) -> HttpResponse:
         return await self.transport.send(request, bucket=bucket, key=key)
+
+    async def _call(
+        self,
+        builder: Callable[..., HttpRequest],
+        bucket: str,
+        key: str | None = None,
+        **options: Any,
+    ) -> HttpResponse:
+        """Build (``builder(endpoint, bucket[, key], **options)``) and send one request."""
+        where = (bucket,) if key is None else (bucket, key)
+        return await self._send(builder(self.endpoint, *where, **options), bucket, key)
 
     # Buckets
 
@@ -147,21 +164,20 @@ class S3Client:
     async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
         """Create ``bucket`` in the client's region; with ``exist_ok``, an existing
         bucket that we can reach is fine."""
-        request = build.build_create_bucket(self.endpoint, bucket, region=self.region)
         try:
-            await self._send(request, bucket)
+            await self._call(build.build_create_bucket, bucket, region=self.region)
         except S3ConflictError:
             if not exist_ok:
                 raise
             await self.head_bucket(bucket)
 
     async def delete_bucket(self, bucket: str) -> None:
-        await self._send(build.build_delete_bucket(self.endpoint, bucket), bucket)
+        await self._call(build.build_delete_bucket, bucket)
 
     async def head_bucket(self, bucket: str) -> dict[str, str]:
         """The bucket's region (when the server says); S3NoSuchBucketError if missing."""
         try:
-            response = await self._send(build.build_head_bucket(self.endpoint, bucket), bucket)
+            response = await self._call(build.build_head_bucket, bucket)
         except S3NotFoundError as exc:
             raise S3NoSuchBucketError(
                 "the bucket does not exist",
@@ -183,8 +199,12 @@ class S3Client:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> PutResult:
-        """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``."""
+        """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``.
+
+        The server verifies the data's checksum; the reply is checked against it.
+        """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise S3InvalidRequestError(
                 f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
@@ -197,15 +217,17 @@ class S3Client:
             content_type=content_type,
             metadata=metadata,
             checksum=self.checksum,
+            content_md5=self.checksums_ignored,
         )
-        return parse.parse_put_object(await self._send(request, bucket, key))
+        response = await self.transport.send(request, bucket=bucket, key=key, on_sent=on_sent)
+        self.verify_stored(request, response, data, key=key)
+        return parse.parse_put_object(response)
 
     async def get_object(
         self, bucket: str, key: str, *, byte_range: tuple[int, int | None] | None = None
     ) -> GetObjectResult:
         """The whole object (or ``byte_range``, inclusive) in memory, with its info."""
-        request = build.build_get_object(self.endpoint, bucket, key, byte_range=byte_range)
-        response = await self._send(request, bucket, key)
+        response = await self._call(build.build_get_object, bucket, key, byte_range=byte_range)
         info = parse.parse_head_object(response)
         result: GetObjectResult = {**info, "body": response.body}
         result["content_length"] = len(response.body)
@@ -230,9 +252,7 @@ class S3Client:
     async def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """Size, ETag, content type and metadata; S3NoSuchKeyError if missing."""
         try:
-            response = await self._send(
-                build.build_head_object(self.endpoint, bucket, key), bucket, key
-            )
+            response = await self._call(build.build_head_object, bucket, key)
         except S3NotFoundError as exc:
             raise S3NoSuchKeyError(
                 "the key does not exist",
@@ -246,7 +266,7 @@ class S3Client:
 
     async def delete_object(self, bucket: str, key: str) -> None:
         """Delete ``key``; deleting a missing key succeeds, as on S3."""
-        await self._send(build.build_delete_object(self.endpoint, bucket, key), bucket, key)
+        await self._call(build.build_delete_object, bucket, key)
 
     async def delete_objects(self, bucket: str, keys: Sequence[str]) -> DeleteObjectsResult:
         """Delete many keys, 1,000 per request; per-key failures are in ``errors``."""
@@ -292,8 +312,8 @@ class S3Client:
         start_after: str | None = None,
     ) -> ListObjectsPage:
         """One page of ListObjectsV2."""
-        request = build.build_list_objects_v2(
-            self.endpoint,
+        response = await self._call(
+            build.build_list_objects_v2,
             bucket,
             prefix=prefix,
             delimiter=delimiter,
@@ -301,7 +321,7 @@ class S3Client:
             continuation_token=continuation_token,
             start_after=start_after,
         )
-        return parse.parse_list_objects_v2(await self._send(request, bucket))
+        return parse.parse_list_objects_v2(response)
 
     def iter_objects(
         self,
@@ -326,14 +346,15 @@ class S3Client:
         credentials = self.transport.credentials
         if credentials is None:
             return url
-        return presign_url(
+        signature = presign_url(
             method.upper(),
             url,
             credentials,
             region=self.region,
             timestamp=self.transport.now(),
             expires=expires_in,
-        ).headers["url"]
+        )
+        return signature.headers["url"]
 
     # Multipart
 
@@ -349,15 +370,15 @@ class S3Client:
         open are stored, and billed, until it is aborted."""
         from .multipart import MultipartUpload
 
-        request = build.build_create_multipart_upload(
-            self.endpoint,
+        response = await self._call(
+            build.build_create_multipart_upload,
             bucket,
             key,
             content_type=content_type,
             metadata=metadata,
             checksum=self.checksum,
         )
-        upload_id = parse.parse_create_multipart_upload(await self._send(request, bucket, key))
+        upload_id = parse.parse_create_multipart_upload(response)
         return MultipartUpload(self, bucket, key, upload_id, checksum=self.checksum)
 
     def iter_multipart_uploads(
@@ -365,6 +386,56 @@ class S3Client:
     ) -> AsyncIterator[UploadInfo]:
         """Every multipart upload in progress under ``prefix``."""
         return listing.iter_multipart_uploads(self, bucket, prefix=prefix)
+
+    async def upload_file(
+        self,
+        bucket: str,
+        key: str,
+        source: Source,
+        *,
+        config: TransferConfig | None = None,
+        progress: Progress | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> TransferResult:
+        """Upload a file path, a binary file object or an async iterable of bytes.
+
+        Streams in bounded memory, parts in parallel, each verified by checksum; a
+        file path interrupted (error, Ctrl-C, kill) resumes when called again. See
+        ``TransferConfig`` for the memory it takes. ``progress(done, total)`` is
+        called as bytes go out; ``done`` may go down when a failed part is retried.
+        """
+        return await transfer.upload_file(
+            self,
+            bucket,
+            key,
+            source,
+            config=config or TransferConfig(),
+            progress=progress,
+            content_type=content_type,
+            metadata=metadata,
+        )
+
+    async def download_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        config: TransferConfig | None = None,
+        progress: Progress | None = None,
+    ) -> TransferResult:
+        """Download to ``path`` with parallel ranged GETs, written in place into a
+        temporary file beside it that is renamed only once complete and verified."""
+        return await download.download_file(
+            self, bucket, key, path, config=config or TransferConfig(), progress=progress
+        )
+
+    async def abort_stale_uploads(
+        self, bucket: str, *, older_than: timedelta, prefix: str | None = None
+    ) -> list[UploadInfo]:
+        """Abort multipart uploads started more than ``older_than`` ago; returns them."""
+        return await listing.abort_stale_uploads(self, bucket, older_than=older_than, prefix=prefix)
 
     async def upload_file_multipart(
         self,

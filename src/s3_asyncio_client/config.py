@@ -73,3 +73,47 @@ class Timeouts:
         for name in ("connect", "read"):
             value = getattr(self, name)
             _require(_number(value) and value > 0, f"{name} timeout must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TransferConfig:
+    """How ``upload_file`` and ``download_file`` move bytes.
+
+    Memory: an upload holds ``(max_concurrency + 1) x part_size`` of buffers, reused
+    from part to part (defaults: 9 x 8 MiB = 72 MiB), whatever the file's size; a
+    download holds ``max_concurrency x 1 MiB``. Files at or below
+    ``multipart_threshold`` go in one PUT (held in memory whole).
+
+    ``part_size=None`` picks 8 MiB and raises it, for very large files, so that
+    10,000 parts hold the file; an explicit size is raised the same way. With
+    ``resume`` (the default), an interrupted upload of a file path keeps its parts
+    and a small journal under ``journal_dir`` (default
+    ``~/.cache/s3-asyncio-client/uploads``), and the same call later continues
+    where it stopped. Until then the parts are stored, and billed: resume it, or
+    clean up with ``S3Client.abort_stale_uploads``.
+    """
+
+    multipart_threshold: int = 16 * 1024 * 1024
+    part_size: int | None = None
+    max_concurrency: int = 8
+    resume: bool = True
+    journal_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        threshold, part, concurrency = (
+            self.multipart_threshold,
+            self.part_size,
+            self.max_concurrency,
+        )
+        _require(
+            _count(threshold) and threshold >= 0,
+            f"multipart_threshold must be an int >= 0, got {threshold!r}",
+        )
+        _require(
+            part is None or (_count(part) and 5 * 1024 * 1024 <= part <= 5 * 1024**3),
+            f"part size {part!r} is not supported: it must be from 5 MiB to 5 GiB",
+        )
+        _require(
+            _count(concurrency) and 1 <= concurrency <= 256,
+            f"max_concurrency must be an int from 1 to 256, got {concurrency!r}",
+        )

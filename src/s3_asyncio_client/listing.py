@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .exceptions import S3NoSuchUploadError
 from .protocol import requests as build
 from .protocol import responses as parse
 from .protocol.responses import ObjectSummary, UploadInfo
@@ -12,7 +15,7 @@ from .protocol.responses import ObjectSummary, UploadInfo
 if TYPE_CHECKING:
     from .client import S3Client
 
-__all__ = ["iter_multipart_uploads", "iter_objects"]
+__all__ = ["abort_stale_uploads", "iter_multipart_uploads", "iter_objects"]
 
 
 async def iter_objects(
@@ -60,3 +63,30 @@ async def iter_multipart_uploads(
         upload_id_marker = page["next_upload_id_marker"]
         if not page["is_truncated"] or not (key_marker or upload_id_marker):
             return
+
+
+async def abort_stale_uploads(
+    client: S3Client, bucket: str, *, older_than: timedelta, prefix: str | None = None
+) -> list[UploadInfo]:
+    """Abort every upload under ``prefix`` initiated before now - ``older_than``."""
+    from .multipart import MultipartUpload
+
+    cutoff = client.transport.now() - older_than
+    stale = [
+        upload
+        async for upload in iter_multipart_uploads(client, bucket, prefix=prefix)
+        if _initiated(upload) < cutoff
+    ]
+    for upload in stale:
+        handle = MultipartUpload(client, bucket, upload["key"], upload["upload_id"])
+        with contextlib.suppress(S3NoSuchUploadError):  # gone meanwhile: fine
+            await handle.abort()
+    return stale
+
+
+def _initiated(upload: UploadInfo) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(upload["initiated"].replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)  # unknown age: never stale
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .client import Checksum, S3Client
 
 __all__ = ["MultipartUpload", "UploadResult", "upload_bytes"]
+
+# A part the server stored wrongly (its checksum or ETag does not match) is sent
+# again, at most this many times in all.
+_INTEGRITY_ATTEMPTS = 3
 
 
 class UploadResult(CompleteResult):
@@ -109,38 +113,54 @@ class MultipartUpload:
                 key=self.key,
             )
 
-    async def upload_part(self, part_number: int, data: Body) -> PartInfo:
+    async def upload_part(
+        self,
+        part_number: int,
+        data: Body,
+        *,
+        checksum_value: str | None = None,
+        on_sent: Callable[[int], None] | None = None,
+    ) -> PartInfo:
         """Upload (or replace) part ``part_number`` (1..10,000); retried on
-        transient failures. Returns ``{"part_number", "etag", "size"}``."""
+        transient failures. Returns ``{"part_number", "etag", "size"}``.
+
+        ``checksum_value`` is the part's checksum if already computed;
+        ``on_sent(n)`` sees body bytes go out (negative when a retry takes them back).
+        """
         check_part_number(part_number)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise S3InvalidRequestError(
                 f"part data must be bytes, bytearray or memoryview, got {type(data).__name__}"
             )
         self._check_open()
-        request = build.build_upload_part(
-            self.client.endpoint,
-            self.bucket,
-            self.key,
-            self.upload_id,
-            part_number,
-            data,
-            checksum=self.checksum,
-        )
-        response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        for attempt in range(_INTEGRITY_ATTEMPTS):
+            request = build.build_upload_part(
+                self.client.endpoint,
+                self.bucket,
+                self.key,
+                self.upload_id,
+                part_number,
+                data,
+                checksum=self.checksum,
+                checksum_value=checksum_value,
+                content_md5=self.client.checksums_ignored,
+            )
+            response = await self.client.transport.send(
+                request, bucket=self.bucket, key=self.key, on_sent=on_sent
+            )
+            try:
+                self.client.verify_stored(request, response, data, key=self.key)
+                break
+            except S3IntegrityError:
+                if on_sent is not None:
+                    on_sent(-len(data))
+                if attempt + 1 == _INTEGRITY_ATTEMPTS:
+                    raise
         info = PartInfo(
             part_number=part_number, etag=response.headers.get("etag", ""), size=len(data)
         )
         if self.checksum is not None:
-            header = f"x-amz-checksum-{self.checksum}"
-            sent, echoed = request.headers[header], response.headers.get(header)
-            if echoed is not None and echoed != sent:
-                raise S3IntegrityError(
-                    f"part {part_number}: server stored checksum {echoed}, we sent {sent}",
-                    bucket=self.bucket,
-                    key=self.key,
-                )
-            info["checksum"] = sent
+            info["checksum"] = request.headers[f"x-amz-checksum-{self.checksum}"]
         self._parts[part_number] = info
         return info
 

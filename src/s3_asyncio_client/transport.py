@@ -130,6 +130,15 @@ class StreamingResponse:
         except Exception as exc:
             raise (_map_exception(exc) or exc) from exc
 
+    async def read_exactly(self, n: int) -> bytes:
+        """``n`` bytes, or fewer only where the body ends."""
+        try:
+            return await self._response.content.readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial
+        except Exception as exc:
+            raise (_map_exception(exc) or exc) from exc
+
     async def readinto(self, buffer: memoryview) -> int:
         """Fill ``buffer`` as far as the body allows; the count of bytes written."""
         filled = 0

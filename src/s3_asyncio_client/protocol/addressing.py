@@ -88,8 +88,7 @@ class Endpoint:
         if self.addressing == "virtual":
             if not _dns_name(bucket):
                 raise S3InvalidRequestError(
-                    f"bucket {bucket!r} cannot be a host name; use path addressing",
-                    bucket=bucket,
+                    f"bucket {bucket!r} cannot be a host name; use path addressing", bucket=bucket
                 )
             return True
         # Dotted names break TLS wildcard certificates: path-style over https.

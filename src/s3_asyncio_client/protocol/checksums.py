@@ -17,12 +17,14 @@ from .http import Body
 
 __all__ = [
     "ChecksumAlgorithm",
+    "RunningChecksum",
     "checksum_header",
     "content_md5",
     "crc32c_available",
     "default_algorithm",
     "multipart_etag",
     "sha256_hex",
+    "stored_mismatch",
 ]
 
 ChecksumAlgorithm = Literal["crc32c", "crc32", "sha256", "sha1"]
@@ -54,6 +56,35 @@ _DIGESTS: dict[str, Callable[[Body], bytes]] = {
 }
 if _crc32c is not None:
     _DIGESTS["crc32c"] = _crc(_crc32c)
+
+
+class RunningChecksum:
+    """A checksum fed piece by piece, for bodies too large to hold in memory."""
+
+    def __init__(self, algorithm: ChecksumAlgorithm) -> None:
+        if algorithm in ("sha256", "sha1"):
+            self._hash: hashlib._Hash | None = hashlib.new(algorithm)
+        elif algorithm == "crc32" or (algorithm == "crc32c" and _crc32c is not None):
+            self._hash = None
+        else:
+            raise ValueError(f"checksum algorithm {algorithm!r} is not available")
+        self.algorithm = algorithm
+        self._crc = 0
+
+    def update(self, data: Body) -> None:
+        if self._hash is not None:
+            self._hash.update(data)
+        elif self.algorithm == "crc32":
+            self._crc = zlib.crc32(data, self._crc)
+        elif _crc32c is not None:
+            self._crc = _crc32c(data, self._crc)  # type: ignore[call-arg]
+
+    def digest(self) -> bytes:
+        return self._hash.digest() if self._hash is not None else self._crc.to_bytes(4, "big")
+
+    def value(self) -> str:
+        """The header value: base64 of the digest."""
+        return base64.b64encode(self.digest()).decode()
 
 
 def checksum_header(algorithm: ChecksumAlgorithm, data: Body) -> tuple[str, str]:
@@ -89,3 +120,28 @@ def multipart_etag(part_etags: Iterable[str]) -> str | None:
         except ValueError:
             return None
     return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
+
+
+def stored_mismatch(
+    sent_headers: dict[str, str], reply_headers: dict[str, str], data: Body
+) -> tuple[str | None, bool]:
+    """Compare what we sent with what the server says it stored.
+
+    Returns ``(problem, echoed)``: a description of a mismatch (or None), and
+    whether the server echoed our ``x-amz-checksum-*`` header. A server that does
+    not echo it ignored it; then the ETag, when it is a plain MD5, is checked.
+    """
+    sent = {k: v for k, v in sent_headers.items() if k.startswith("x-amz-checksum-")}
+    sent.pop("x-amz-checksum-algorithm", None)
+    echoed = False
+    for name, value in sent.items():
+        if name in reply_headers:
+            echoed = True
+            if reply_headers[name] != value:
+                return f"server stored {name} {reply_headers[name]}, we sent {value}", True
+    if echoed or not sent or "content-md5" in sent_headers:
+        return None, echoed
+    etag = reply_headers.get("etag", "").strip('"')
+    if len(etag) == 32 and etag != hashlib.md5(data).hexdigest():
+        return f"server stored ETag {etag}, not the MD5 of the bytes we sent", False
+    return None, False

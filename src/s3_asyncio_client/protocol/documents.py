@@ -14,13 +14,7 @@ from xml.sax.saxutils import escape
 
 from ..exceptions import S3ServerError
 
-__all__ = [
-    "S3_NAMESPACE",
-    "XmlNode",
-    "escape_text",
-    "parse_xml",
-    "render",
-]
+__all__ = ["S3_NAMESPACE", "XmlNode", "escape_text", "parse_xml", "render"]
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _FORBIDDEN = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)

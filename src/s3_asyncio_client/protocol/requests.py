@@ -81,9 +81,16 @@ def object_headers(
 
 
 def _with_checksum(
-    headers: dict[str, str], body: Body, checksum: ChecksumAlgorithm | None, md5: bool
+    headers: dict[str, str],
+    body: Body,
+    checksum: ChecksumAlgorithm | None,
+    md5: bool,
+    value: str | None = None,
 ) -> dict[str, str]:
-    if checksum is not None:
+    """Add the checksum header (``value`` if already computed) and Content-MD5."""
+    if checksum is not None and value is not None:
+        headers[f"x-amz-checksum-{checksum}"] = value
+    elif checksum is not None:
         try:
             name, value = checksum_header(checksum, body)
         except ValueError as exc:
@@ -125,10 +132,11 @@ def build_put_object(
     metadata: Mapping[str, str] | None = None,
     checksum: ChecksumAlgorithm | None = None,
     content_md5: bool = False,
+    checksum_value: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> HttpRequest:
     headers = object_headers(content_type=content_type, metadata=metadata, extra=extra_headers)
-    _with_checksum(headers, body, checksum, content_md5)
+    _with_checksum(headers, body, checksum, content_md5, checksum_value)
     return HttpRequest("PUT", _object(endpoint, bucket, key), headers, body)
 
 
@@ -258,10 +266,11 @@ def build_upload_part(
     body: Body,
     *,
     checksum: ChecksumAlgorithm | None = None,
+    checksum_value: str | None = None,
     content_md5: bool = False,
 ) -> HttpRequest:
     query = _query(partNumber=check_part_number(part_number), uploadId=_upload(upload_id))
-    headers = _with_checksum({}, body, checksum, content_md5)
+    headers = _with_checksum({}, body, checksum, content_md5, checksum_value)
     return HttpRequest("PUT", _object(endpoint, bucket, key, query), headers, body)
 
 

@@ -36,11 +36,13 @@ __all__ = [
     "UNSIGNED_PAYLOAD",
     "Credentials",
     "Signature",
+    "canonical_headers",
     "canonical_query",
     "canonical_uri",
     "chunk_signature",
     "derive_signing_key",
     "presign_url",
+    "request_signature",
     "sign_headers",
     "sign_request",
     "uri_encode",
@@ -120,6 +122,11 @@ def _canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     return lines, ";".join(names)
 
 
+def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
+    """The canonical header lines and the signed-header list (rule 3); for verifiers."""
+    return _canonical_headers(headers)
+
+
 @lru_cache(maxsize=64)
 def derive_signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     """The per-day signing key (rule 5); ``date`` is ``YYYYMMDD``."""
@@ -130,11 +137,7 @@ def derive_signing_key(secret_key: str, date: str, region: str, service: str) ->
 
 
 def _sign(
-    credentials: Credentials,
-    canonical_request: str,
-    amz_date: str,
-    region: str,
-    service: str,
+    credentials: Credentials, canonical_request: str, amz_date: str, region: str, service: str
 ) -> tuple[str, str, str]:
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     digest = hashlib.sha256(canonical_request.encode()).hexdigest()
@@ -142,6 +145,17 @@ def _sign(
     key = derive_signing_key(credentials.secret_key, amz_date[:8], region, service)
     signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     return scope, string_to_sign, signature
+
+
+def request_signature(
+    secret_key: str, canonical_request: str, *, amz_date: str, region: str, service: str = "s3"
+) -> tuple[str, str]:
+    """``(string to sign, signature)`` of a canonical request; a verifier rebuilds the
+    canonical request from what it received and compares signatures."""
+    _, string_to_sign, signature = _sign(
+        Credentials("", secret_key), canonical_request, amz_date, region, service
+    )
+    return string_to_sign, signature
 
 
 def _amz_date(timestamp: datetime) -> str:

@@ -1,0 +1,69 @@
+"""The identities the server accepts: access key -> secret key (and session token).
+
+All identities share one namespace of buckets: this is a server for one machine,
+not a multi-tenant store. Keys come from arguments, a mapping, or an AWS-style
+credentials file (every profile with ``aws_access_key_id``/``aws_secret_access_key``,
+``aws_session_token`` when present).
+"""
+
+from __future__ import annotations
+
+import configparser
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ..protocol.signing import Credentials
+
+__all__ = ["KeySource", "Keyring", "load_credentials_file", "random_credentials"]
+
+KeySource = Mapping[str, str] | Iterable[Credentials]
+
+
+def random_credentials() -> Credentials:
+    """A fresh pair, shaped like AWS's (20 upper-case characters, 40 for the secret)."""
+    alphabet = string.ascii_uppercase + string.digits
+    access = "LS3" + "".join(secrets.choice(alphabet) for _ in range(17))
+    secret = secrets.token_urlsafe(30)[:40]
+    return Credentials(access, secret)
+
+
+def load_credentials_file(path: str | Path) -> list[Credentials]:
+    """Every profile of an AWS credentials file that has a key pair."""
+    parser = configparser.ConfigParser(interpolation=None)
+    with open(path, encoding="utf-8") as handle:
+        parser.read_file(handle)
+    found = []
+    for section in parser.sections():
+        profile = parser[section]
+        access = profile.get("aws_access_key_id", "").strip()
+        secret = profile.get("aws_secret_access_key", "").strip()
+        if access and secret:
+            token = profile.get("aws_session_token", "").strip() or None
+            found.append(Credentials(access, secret, token))
+    if not found:
+        raise ValueError(f"{path}: no profile with aws_access_key_id and aws_secret_access_key")
+    return found
+
+
+class Keyring:
+    """Looks up the credentials of an access key."""
+
+    def __init__(self, source: KeySource) -> None:
+        if isinstance(source, Mapping):
+            items = [Credentials(str(a), str(s)) for a, s in source.items()]
+        else:
+            items = list(source)
+        if not items:
+            raise ValueError("at least one access key is needed (or turn auth off)")
+        self._by_access_key = {c.access_key: c for c in items}
+
+    def __len__(self) -> int:
+        return len(self._by_access_key)
+
+    def __iter__(self) -> Iterable[Credentials]:
+        return iter(self._by_access_key.values())
+
+    def get(self, access_key: str) -> Credentials | None:
+        return self._by_access_key.get(access_key)
