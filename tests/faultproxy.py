@@ -38,7 +38,14 @@ from yarl import URL
 __all__ = ["Action", "FaultProxy", "FaultRule", "ProxyStats", "matching"]
 
 Action = Literal[
-    "reset", "status500", "status503slowdown", "stall", "truncate", "drop_reply", "error_in_200"
+    "reset",
+    "status500",
+    "status503slowdown",
+    "stall",
+    "truncate",
+    "drop_reply",
+    "error_in_200",
+    "corrupt",
 ]
 Predicate = Callable[[str, str], bool]  # (method, raw path + "?" + raw query) -> bool
 
@@ -94,10 +101,7 @@ class FaultRule:
 
 
 def matching(
-    method: str | None = None,
-    *,
-    query_has: str | None = None,
-    path_contains: str | None = None,
+    method: str | None = None, *, query_has: str | None = None, path_contains: str | None = None
 ) -> Predicate:
     """A predicate: HTTP ``method``, a query parameter name present, a path substring.
 
@@ -295,7 +299,8 @@ class FaultProxy:
     async def _forward(self, request: web.Request, rule: FaultRule | None) -> web.StreamResponse:
         drop = HOP_BY_HOP | _connection_tokens(request)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in drop]
-        body = self._count_body(request) if request.body_exists else None
+        corrupt = rule is not None and rule.action == "corrupt"
+        body = self._count_body(request, corrupt) if request.body_exists else None
         target = URL(self.upstream + request.raw_path, encoded=True)
         assert self._session is not None
         try:
@@ -313,10 +318,14 @@ class FaultProxy:
                 return web.Response()  # client went away mid-request
             return _error_response(502, "BadGateway", f"faultproxy: {exc!r}", "")
 
-    async def _count_body(self, request: web.Request) -> AsyncIterator[bytes]:
+    async def _count_body(self, request: web.Request, corrupt: bool) -> AsyncIterator[bytes]:
+        """The request body, counted; with ``corrupt``, one bit of its first byte is
+        flipped on the way (damage in transit that only a checksum can see)."""
         async for chunk in request.content.iter_chunked(CHUNK):
             with self._lock:
                 self._stats.request_bytes_forwarded += len(chunk)
+            if corrupt and chunk:
+                chunk, corrupt = bytes([chunk[0] ^ 0x01]) + chunk[1:], False
             yield chunk
 
     async def _relay(

@@ -1,7 +1,7 @@
 """s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers."""
 
 from .client import GetObjectResult, S3Client
-from .config import RetryConfig, Timeouts
+from .config import RetryConfig, Timeouts, TransferConfig
 from .exceptions import (
     S3AccessDeniedError,
     S3ClientError,
@@ -21,6 +21,7 @@ from .exceptions import (
     S3TimeoutError,
 )
 from .multipart import MultipartUpload, UploadResult
+from .transfer import TransferResult
 
 __all__ = [
     "GetObjectResult",
@@ -44,5 +45,7 @@ __all__ = [
     "S3SlowDownError",
     "S3TimeoutError",
     "Timeouts",
+    "TransferConfig",
+    "TransferResult",
     "UploadResult",
 ]

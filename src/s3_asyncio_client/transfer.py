@@ -120,14 +120,16 @@ class _Pipeline:
     ) -> None:
         self.upload, self.meter, self.journal = upload, meter, journal
         self.pool: asyncio.Queue[bytearray] = asyncio.Queue()
+        self.on_the_wire = asyncio.Semaphore(concurrency)
         for _ in range(concurrency + 1):
             self.pool.put_nowait(bytearray(part_size))
 
     async def send(self, number: int, buffer: bytearray, count: int, checksum: str | None) -> None:
         try:
-            part = await self.upload.upload_part(
-                number, memoryview(buffer)[:count], checksum_value=checksum, on_sent=self.meter
-            )
+            async with self.on_the_wire:
+                part = await self.upload.upload_part(
+                    number, memoryview(buffer)[:count], checksum_value=checksum, on_sent=self.meter
+                )
             if self.journal is not None:
                 await asyncio.to_thread(self.journal.record, dict(part))
         finally:

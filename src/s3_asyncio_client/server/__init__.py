@@ -1,0 +1,19 @@
+"""The embedded S3 server: a real S3 endpoint for one machine (development, tests,
+demos). Not for production: one process, one disk, no replication.
+
+    from s3_asyncio_client.server import LocalS3Server
+    with LocalS3Server() as server:          # temp root, random keys, free port
+        client = S3Client(endpoint_url=server.endpoint_url,
+                          access_key=server.access_key, secret_key=server.secret_key)
+
+``python -m s3_asyncio_client.server --root DIR --port 8080`` serves in the foreground.
+Modules: app (routing, error replies), auth (SigV4), payload (bodies), storage/blobs/
+index (disk), buckets/objects/multipart (handlers), listing, conditions, runner.
+"""
+
+from __future__ import annotations
+
+from .keys import load_credentials_file
+from .runner import LocalS3Server, serve
+
+__all__ = ["LocalS3Server", "load_credentials_file", "serve"]

@@ -1,0 +1,359 @@
+"""SigV4 verification of what arrived: header signatures and presigned URLs.
+
+Rules (S3's, as observed from AWS's documentation and SDKs):
+
+1. The canonical request is rebuilt from the request exactly as received: the raw
+   path (never decoded, never normalised), the raw query re-canonicalised (the same
+   function the client signs with), the signed headers' values as sent, and the
+   payload hash the client declared in ``x-amz-content-sha256`` (presigned URLs:
+   ``UNSIGNED-PAYLOAD``). A hex payload hash is checked against the body later.
+2. Header signatures must be dated within 15 minutes of the server clock
+   (RequestTimeTooSkewed, with ServerTime); presigned URLs are valid from
+   X-Amz-Date to X-Amz-Date + X-Amz-Expires (at most 7 days) and not before.
+3. A credential with a session token requires that token (x-amz-security-token
+   header or X-Amz-Security-Token query parameter).
+4. Streaming bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) chain chunk
+   signatures from the request's seed signature: ``ChunkSigner`` checks each one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+from urllib.parse import unquote
+
+from ..protocol.limits import MAX_PRESIGN_EXPIRES
+from ..protocol.signing import (
+    ALGORITHM,
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    Credentials,
+    canonical_headers,
+    canonical_query,
+    derive_signing_key,
+    request_signature,
+)
+from .errors import S3Fault
+from .keys import Keyring
+
+__all__ = ["ChunkSigner", "Headers", "Identity", "Verifier"]
+
+MAX_SKEW = 15 * 60
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+_PAYLOAD_KINDS = {
+    UNSIGNED_PAYLOAD,
+    STREAMING_SIGNED,
+    STREAMING_SIGNED_TRAILER,
+    STREAMING_UNSIGNED_TRAILER,
+}
+
+
+class Headers(Protocol):
+    """The part of aiohttp's CIMultiDictProxy we use (case-insensitive)."""
+
+    def get(self, key: str, /) -> str | None: ...
+    def getall(self, key: str, default: list[str], /) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSigner:
+    """Computes the signature each aws-chunked chunk must carry."""
+
+    key: bytes
+    amz_date: str
+    scope: str
+
+    def _sign(self, kind: str, previous: str, digest: str) -> str:
+        text = f"{ALGORITHM}-{kind}\n{self.amz_date}\n{self.scope}\n{previous}\n{digest}"
+        return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+
+    def chunk(self, previous: str, chunk_sha256: str) -> str:
+        return self._sign("PAYLOAD", previous, f"{EMPTY_SHA256}\n{chunk_sha256}")
+
+    def trailer(self, previous: str, trailer: bytes) -> str:
+        return self._sign("TRAILER", previous, hashlib.sha256(trailer).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who sent the request, and what its body claims."""
+
+    access_key: str | None
+    payload_hash: str
+    seed_signature: str = ""
+    chunk_signer: ChunkSigner | None = None
+
+
+def _amz_datetime(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _http_datetime(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _format_amz(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _query_items(raw_query: str) -> list[tuple[str, str]]:
+    items = []
+    for item in raw_query.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            items.append((unquote(name), unquote(value)))
+    return items
+
+
+class Verifier:
+    """Checks requests against a keyring; with no keyring every request is anonymous."""
+
+    def __init__(self, keyring: Keyring | None, region: str, clock: Callable[[], float]) -> None:
+        self.keyring = keyring
+        self.region = region
+        self.clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def authenticate(
+        self, method: str, raw_path: str, raw_query: str, headers: Headers
+    ) -> Identity:
+        """The identity behind a request; raises S3Fault when it does not verify."""
+        declared = headers.get("x-amz-content-sha256")
+        authorization = headers.get("authorization")
+        presigned = "X-Amz-Algorithm=" in raw_query or "x-amz-algorithm=" in raw_query.lower()
+        if self.keyring is None:
+            return Identity(None, declared or UNSIGNED_PAYLOAD)
+        if authorization:
+            return self._header_auth(method, raw_path, raw_query, headers, authorization)
+        if presigned:
+            return self._presigned_auth(method, raw_path, raw_query, headers)
+        raise S3Fault("AccessDenied", "Anonymous access is not allowed on this server.")
+
+    def _credentials(self, credential: str) -> tuple[Credentials, str, str]:
+        """(credentials, scope date, scope) from ``AK/date/region/s3/aws4_request``."""
+        parts = credential.rsplit("/", 4)
+        if len(parts) != 5 or parts[4] != "aws4_request":
+            raise S3Fault(
+                "AuthorizationHeaderMalformed",
+                f'The Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/'
+                f'SERVICE/aws4_request", got {credential!r}.',
+            )
+        access_key, date, region, service, _ = parts
+        assert self.keyring is not None
+        found = self.keyring.get(access_key)
+        if found is None:
+            raise S3Fault(
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.",
+                extra={"AWSAccessKeyId": access_key},
+            )
+        if region != self.region:
+            raise S3Fault(
+                "AuthorizationHeaderMalformed",
+                f"The authorization header is malformed; the region '{region}' is wrong; "
+                f"expecting '{self.region}'",
+                extra={"Region": self.region},
+            )
+        if service != "s3":
+            raise S3Fault(
+                "AuthorizationHeaderMalformed",
+                f"The authorization header is malformed; incorrect service '{service}'. "
+                "This endpoint belongs to 's3'.",
+            )
+        return found, date, f"{date}/{region}/{service}/aws4_request"
+
+    @staticmethod
+    def _check_token(found: Credentials, token: str | None) -> None:
+        if (found.session_token or None) != (token or None):
+            raise S3Fault("InvalidToken", "The provided token is malformed or otherwise invalid.")
+
+    def _verify(
+        self, found: Credentials, canonical_request: str, amz_date: str, signature: str
+    ) -> None:
+        string_to_sign, expected = request_signature(
+            found.secret_key, canonical_request, amz_date=amz_date, region=self.region
+        )
+        if not hmac.compare_digest(expected, signature.lower()):
+            raise S3Fault(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you "
+                "provided. Check your key and signing method.",
+                extra={
+                    "AWSAccessKeyId": found.access_key,
+                    "StringToSign": string_to_sign,
+                    "SignatureProvided": signature,
+                    "CanonicalRequest": canonical_request,
+                },
+            )
+
+    @staticmethod
+    def _canonical(
+        method: str, raw_path: str, query: str, headers: Headers, signed: str, payload_hash: str
+    ) -> str:
+        names = [name for name in signed.split(";") if name]
+        if "host" not in names:
+            raise S3Fault(
+                "AccessDenied", "The host header must be signed (SignedHeaders lacks host)."
+            )
+        pairs = [(name, value) for name in names for value in headers.getall(name, [""])]
+        lines, _ = canonical_headers(pairs)
+        return "\n".join((method, raw_path or "/", query, lines, signed, payload_hash))
+
+    def _header_auth(
+        self, method: str, raw_path: str, raw_query: str, headers: Headers, authorization: str
+    ) -> Identity:
+        algorithm, _, rest = authorization.strip().partition(" ")
+        if algorithm != ALGORITHM:
+            raise S3Fault(
+                "InvalidRequest", f"Please use {ALGORITHM}: this server speaks SigV4 only."
+            )
+        fields = {}
+        for item in rest.split(","):
+            name, _, value = item.strip().partition("=")
+            fields[name] = value
+        if not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
+            raise S3Fault(
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; it needs Credential, "
+                "SignedHeaders and Signature.",
+            )
+        found, scope_date, scope = self._credentials(fields["Credential"])
+        amz_header = headers.get("x-amz-date")
+        moment = (
+            _amz_datetime(amz_header) if amz_header else _http_datetime(headers.get("date") or "")
+        )
+        if moment is None:
+            raise S3Fault(
+                "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+            )
+        amz_date = _format_amz(moment)
+        if scope_date != amz_date[:8]:
+            raise S3Fault(
+                "AuthorizationHeaderMalformed",
+                f"The authorization header is malformed; Invalid credential date "
+                f"{scope_date!r}. Date is not the same as X-Amz-Date: {amz_date[:8]!r}.",
+            )
+        now = self._now()
+        if abs((now - moment).total_seconds()) > MAX_SKEW:
+            raise S3Fault(
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large.",
+                extra={
+                    "RequestTime": amz_header or headers.get("date") or "",
+                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "MaxAllowedSkewMilliseconds": str(MAX_SKEW * 1000),
+                },
+            )
+        self._check_token(found, headers.get("x-amz-security-token"))
+        payload_hash = headers.get("x-amz-content-sha256")
+        if payload_hash is None:
+            raise S3Fault(
+                "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+            )
+        if payload_hash not in _PAYLOAD_KINDS and not _HEX64.match(payload_hash):
+            raise S3Fault(
+                "InvalidArgument",
+                "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
+                "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] or a valid sha256 value.",
+            )
+        canonical = self._canonical(
+            method,
+            raw_path,
+            canonical_query(raw_query),
+            headers,
+            fields["SignedHeaders"],
+            payload_hash,
+        )
+        self._verify(found, canonical, amz_date, fields["Signature"])
+        signer = None
+        if payload_hash in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER):
+            key = derive_signing_key(found.secret_key, amz_date[:8], self.region, "s3")
+            signer = ChunkSigner(key, amz_date, scope)
+        return Identity(found.access_key, payload_hash, fields["Signature"].lower(), signer)
+
+    def _presigned_auth(
+        self, method: str, raw_path: str, raw_query: str, headers: Headers
+    ) -> Identity:
+        items = _query_items(raw_query)
+        params = {name: value for name, value in items}
+
+        def required(name: str) -> str:
+            if not params.get(name):
+                raise S3Fault(
+                    "AuthorizationQueryParametersError",
+                    f"Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                    f"X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
+                    f"and X-Amz-Expires parameters (missing {name}).",
+                )
+            return params[name]
+
+        if required("X-Amz-Algorithm") != ALGORITHM:
+            raise S3Fault(
+                "AuthorizationQueryParametersError", f"X-Amz-Algorithm only supports {ALGORITHM}"
+            )
+        found, scope_date, _ = self._credentials(required("X-Amz-Credential"))
+        moment = _amz_datetime(required("X-Amz-Date"))
+        if moment is None or _format_amz(moment)[:8] != scope_date:
+            raise S3Fault(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\" and "
+                "match the credential date.",
+            )
+        expires_text = required("X-Amz-Expires")
+        if not expires_text.isdigit() or not 1 <= int(expires_text) <= MAX_PRESIGN_EXPIRES:
+            raise S3Fault(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+            )
+        now = self._now()
+        age = (now - moment).total_seconds()
+        if age > int(expires_text):
+            raise S3Fault(
+                "AccessDenied",
+                "Request has expired",
+                extra={
+                    "X-Amz-Expires": expires_text,
+                    "Expires": datetime.fromtimestamp(
+                        moment.timestamp() + int(expires_text), UTC
+                    ).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            )
+        if age < -MAX_SKEW:
+            raise S3Fault("AccessDenied", "Request is not valid yet")
+        self._check_token(found, params.get("X-Amz-Security-Token"))
+        signature = required("X-Amz-Signature")
+        unsigned = "&".join(
+            item
+            for item in raw_query.split("&")
+            if item and unquote(item.partition("=")[0]) != "X-Amz-Signature"
+        )
+        canonical = self._canonical(
+            method,
+            raw_path,
+            canonical_query(unsigned),
+            headers,
+            required("X-Amz-SignedHeaders"),
+            UNSIGNED_PAYLOAD,
+        )
+        self._verify(found, canonical, required("X-Amz-Date"), signature)
+        declared = headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD
+        return Identity(found.access_key, declared)

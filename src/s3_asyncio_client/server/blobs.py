@@ -1,0 +1,158 @@
+"""Body files on disk: immutable, named at random, never named after a key.
+
+Rules:
+
+1. A body is written to ``tmp/<random>`` and renamed to ``blobs/<xx>/<random>`` only
+   when whole and verified, so a file under ``blobs/`` is always complete.
+2. A blob is never modified after it is published; replacing an object publishes a
+   new blob and unlinks the old one after the index points elsewhere. A reader that
+   opened the old file keeps reading the old bytes (POSIX unlink semantics).
+3. Keys never become paths: a blob name is 32 hex digits, so no key (``../..``,
+   ``/abs``, NUL) can reach the file system.
+4. At startup everything in ``tmp/`` and every blob the index does not reference is
+   removed: what a killed request left behind was never visible, and is not later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+__all__ = ["Blobs", "TempBlob"]
+
+COPY_CHUNK = 1024 * 1024
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class TempBlob:
+    """A file being written under ``tmp/``; publish it or discard it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self.fd is not None, "temp blob already closed"
+        _write_all(self.fd, data)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def discard(self) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class Blobs:
+    """The ``blobs/`` and ``tmp/`` folders under the server root."""
+
+    def __init__(self, root: Path) -> None:
+        self.blob_dir = root / "blobs"
+        self.tmp_dir = root / "tmp"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for index in range(256):
+            (self.blob_dir / f"{index:02x}").mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.blob_dir / name[:2] / name
+
+    def create_temp(self) -> TempBlob:
+        return TempBlob(self.tmp_dir / uuid.uuid4().hex)
+
+    def publish(self, temp: TempBlob) -> str:
+        """Move a finished temp file into ``blobs/`` (rule 1); its new name."""
+        temp.close()
+        name = uuid.uuid4().hex
+        os.rename(temp.path, self.path(name))
+        return name
+
+    def link(self, name: str) -> str | None:
+        """A second name for the same bytes (server-side copy), or None if the file
+        system cannot hard-link."""
+        new = uuid.uuid4().hex
+        try:
+            os.link(self.path(name), self.path(new))
+        except FileNotFoundError:
+            raise
+        except OSError:
+            return None
+        return new
+
+    def remove(self, names: Iterable[str | None]) -> None:
+        for name in names:
+            if name:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path(name))
+
+    def open(self, name: str) -> int:
+        """A read-only descriptor; FileNotFoundError if the blob was just replaced."""
+        return os.open(self.path(name), os.O_RDONLY)
+
+    def concat(self, names: list[str], temp: TempBlob) -> None:
+        """Append the blobs to ``temp`` in order, in the kernel where it can."""
+        assert temp.fd is not None
+        for name in names:
+            with open(self.path(name), "rb") as source:
+                size = os.fstat(source.fileno()).st_size
+                copied = 0
+                try:
+                    while copied < size:
+                        done = os.copy_file_range(source.fileno(), temp.fd, size - copied)
+                        if done == 0:
+                            break
+                        copied += done
+                except OSError:
+                    source.seek(copied)
+                    while chunk := source.read(COPY_CHUNK):
+                        temp.write(chunk)
+                    copied = size
+                if copied != size:
+                    raise OSError(f"blob {name} shrank while being copied")
+
+    def copy_range(
+        self, name: str, start: int, length: int, temp: TempBlob, observe: Callable[[bytes], None]
+    ) -> None:
+        """Copy ``length`` bytes from ``start`` of a blob into ``temp``, showing each
+        piece to ``observe`` (for hashing)."""
+        fd = self.open(name)
+        try:
+            offset, end = start, start + length
+            while offset < end:
+                chunk = os.pread(fd, min(COPY_CHUNK, end - offset), offset)
+                if not chunk:
+                    raise OSError(f"blob {name} is shorter than expected")
+                observe(chunk)
+                temp.write(chunk)
+                offset += len(chunk)
+        finally:
+            os.close(fd)
+
+    def sweep(self, referenced: set[str]) -> int:
+        """Remove temp files and unreferenced blobs (rule 4); how many went."""
+        removed = 0
+        for entry in self.tmp_dir.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+        for folder in self.blob_dir.iterdir():
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.name not in referenced:
+                    entry.unlink(missing_ok=True)
+                    removed += 1
+        return removed

@@ -1,0 +1,92 @@
+"""One request as the handlers see it: target, identity, settings, and reply helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ..protocol.documents import Content, render
+from .auth import Identity
+from .errors import S3Fault
+from .storage import Storage
+
+__all__ = ["Call", "Settings", "iso_time"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the server was started with."""
+
+    region: str = "us-east-1"
+    strict: bool = False
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def iso_time(timestamp: float) -> str:
+    """S3's XML time format, with milliseconds."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp))
+    return f"{whole}.{int(timestamp * 1000) % 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class Call:
+    request: web.BaseRequest
+    bucket: str | None
+    key: str | None
+    query: dict[str, str]
+    headers: dict[str, str]
+    identity: Identity
+    request_id: str
+    storage: Storage
+    settings: Settings
+
+    @property
+    def owner(self) -> dict[str, Content]:
+        who = self.identity.access_key or "anonymous"
+        return {"ID": who, "DisplayName": who}
+
+    @property
+    def resource(self) -> str:
+        if self.bucket is None:
+            return "/"
+        return f"/{self.bucket}" + (f"/{self.key}" if self.key is not None else "")
+
+    def now(self) -> float:
+        return self.settings.clock()
+
+    def base_headers(self) -> dict[str, str]:
+        return {
+            "x-amz-request-id": self.request_id,
+            "x-amz-id-2": self.request_id,
+            "Server": "LocalS3",
+        }
+
+    def reply(
+        self, status: int = 200, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> web.Response:
+        merged = self.base_headers()
+        merged.update(headers or {})
+        return web.Response(status=status, headers=merged, body=body)
+
+    def xml(
+        self,
+        root: str,
+        items: Iterable[tuple[str, Content]],
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        merged = {"Content-Type": "application/xml", **(headers or {})}
+        return self.reply(200, merged, render(root, items))
+
+    def int_param(self, name: str, default: int, low: int = 0, high: int = 2**31 - 1) -> int:
+        text = self.query.get(name)
+        if text is None or text == "":
+            return default
+        if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+            raise S3Fault(
+                "InvalidArgument", f"Argument {name} must be an integer between {low} and {high}"
+            )
+        return int(text)

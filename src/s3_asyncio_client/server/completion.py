@@ -1,0 +1,220 @@
+"""CompleteMultipartUpload: check the request, assemble the object, swap it in.
+
+Rules:
+
+1. The request is checked before any byte moves: parts ascending (InvalidPartOrder),
+   each part present with the ETag (and checksum) given (InvalidPart), and in strict
+   mode every part but the last at least 5 MiB (EntityTooSmall) and a checksum for
+   every part when the upload has an algorithm. Parts not named are discarded.
+2. The object's bytes are the parts concatenated into a new blob (in the kernel where
+   possible); the index then swaps upload for object in one transaction (see
+   storage.py for why a kill at any moment leaves old or new, whole). The ETag is MD5
+   of the part MD5s, ``-N``; with a checksum algorithm, the object checksum is the
+   algorithm over the part checksums, ``-N`` (S3's composite checksum).
+3. If assembling takes longer than a few seconds the reply starts (200) and carries
+   whitespace until the result, or an ``<Error>``, is ready: S3 does the same so that
+   clients do not time out. The document then has no XML declaration, which may not
+   follow whitespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from typing import cast
+
+from aiohttp import web
+
+from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
+from ..protocol.documents import Content, XmlNode, render
+from ..protocol.limits import MIN_PART_SIZE
+from .call import Call
+from .conditions import check_write
+from .errors import S3Fault
+from .index import ObjectRecord, PartRecord, UploadRecord
+from .multipart import upload_of
+from .payload import read_xml
+
+__all__ = ["complete_upload"]
+
+KEEPALIVE_AFTER = 3.0
+
+
+def _requested_parts(document: XmlNode) -> list[tuple[int, str, dict[str, str]]]:
+    if document.tag != "CompleteMultipartUpload":
+        raise S3Fault("MalformedXML", "The XML you provided was not well-formed")
+    wanted = []
+    for node in document.children("Part"):
+        number_text = node.find_text("PartNumber") or ""
+        if not number_text.strip().isdigit():
+            raise S3Fault("MalformedXML", "Each Part needs a PartNumber")
+        checksums = {
+            child.tag.removeprefix("Checksum").lower(): child.text.strip()
+            for child in node.children()
+            if child.tag.startswith("Checksum") and child.tag != "ChecksumType"
+        }
+        wanted.append((int(number_text), (node.find_text("ETag") or "").strip(), checksums))
+    if not wanted:
+        raise S3Fault(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema",
+        )
+    return wanted
+
+
+def _invalid_part(number: int, why: str) -> S3Fault:
+    return S3Fault(
+        "InvalidPart",
+        "One or more of the specified parts could not be found. The part may not have "
+        f"been uploaded, or the specified entity tag may not match the part's entity tag. "
+        f"(part {number}: {why})",
+        extra={"PartNumber": str(number)},
+    )
+
+
+def _chosen_parts(call: Call, upload: UploadRecord, document: XmlNode) -> list[PartRecord]:
+    """Rule 2: the parts named, checked against what is staged."""
+    wanted = _requested_parts(document)
+    staged = {part.number: part for part in call.storage.index.parts(upload.upload_id)}
+    chosen = []
+    previous = 0
+    for number, etag, checksums in wanted:
+        if number <= previous:
+            raise S3Fault(
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. Parts must be ordered by "
+                "part number.",
+            )
+        previous = number
+        part = staged.get(number)
+        if part is None:
+            raise _invalid_part(number, "not uploaded")
+        if etag.strip('"') != part.etag.strip('"'):
+            raise _invalid_part(number, f"ETag {etag} given, {part.etag} stored")
+        for alg, value in checksums.items():
+            if part.checksums.get(alg, value) != value:
+                raise _invalid_part(number, f"checksum {alg.upper()} does not match")
+        if call.settings.strict and upload.algorithm and upload.algorithm not in checksums:
+            raise S3Fault(
+                "InvalidRequest",
+                f"The upload was created using a {upload.algorithm} checksum. The complete "
+                "request must include the checksum for each part. It was missing for part "
+                f"{number} in the request.",
+            )
+        chosen.append(part)
+    if call.settings.strict:
+        for part in chosen[:-1]:
+            if part.size < MIN_PART_SIZE:
+                raise S3Fault(
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed object size.",
+                    extra={
+                        "ProposedSize": str(part.size),
+                        "MinSizeAllowed": str(MIN_PART_SIZE),
+                        "PartNumber": str(part.number),
+                        "ETag": part.etag,
+                    },
+                )
+    return chosen
+
+
+def _composite(upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
+    """Rule 3's object checksum, when every part has one."""
+    alg = upload.algorithm
+    if alg is None or any(alg not in part.checksums for part in parts):
+        return {}
+    running = RunningChecksum(cast(ChecksumAlgorithm, alg))
+    for part in parts:
+        running.update(base64.b64decode(part.checksums[alg]))
+    return {alg: f"{running.value()}-{len(parts)}"}
+
+
+async def _assemble(
+    call: Call, upload: UploadRecord, parts: list[PartRecord]
+) -> tuple[ObjectRecord, list[str]]:
+    """Rule 3: concatenate, publish, swap in the index; the object and the blobs left
+    to remove."""
+    assert call.bucket is not None
+    assert call.key is not None
+    storage = call.storage
+    temp = await storage.run(storage.blobs.create_temp)
+    try:
+        await storage.run(storage.blobs.concat, [part.blob for part in parts], temp)
+        name = await storage.run(storage.blobs.publish, temp)
+    except FileNotFoundError:
+        await storage.discard(temp)
+        raise S3Fault("NoSuchUpload", "The specified upload does not exist.") from None
+    except BaseException:
+        await storage.discard(temp)
+        raise
+    md5s = b"".join(bytes.fromhex(part.etag.strip('"')) for part in parts)
+    record = ObjectRecord(
+        call.bucket,
+        call.key,
+        name,
+        sum(part.size for part in parts),
+        f'"{hashlib.md5(md5s).hexdigest()}-{len(parts)}"',
+        call.now(),
+        upload.content_type,
+        upload.metadata,
+        upload.headers,
+        _composite(upload, parts),
+        len(parts),
+    )
+    try:
+        if "if-match" in call.headers or "if-none-match" in call.headers:
+            existing = storage.index.get_object(call.bucket, call.key)
+            check_write(call.headers, existing.etag if existing else None)
+        leftovers = storage.index.complete_upload(upload, record)
+    except BaseException:
+        await storage.remove([name])
+        raise
+    return record, leftovers
+
+
+def _result(call: Call, record: ObjectRecord) -> list[tuple[str, Content]]:
+    host = f"{call.request.scheme}://{call.request.host}"
+    items: list[tuple[str, Content]] = [
+        ("Location", f"{host}/{record.bucket}/{record.key}"),
+        ("Bucket", record.bucket),
+        ("Key", record.key),
+        ("ETag", record.etag),
+    ]
+    items += [(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()]
+    return items
+
+
+async def complete_upload(call: Call) -> web.StreamResponse:
+    upload = upload_of(call)
+    parts = _chosen_parts(call, upload, await read_xml(call.request, call.identity))
+    task = asyncio.ensure_future(_assemble(call, upload, parts))
+    done, _ = await asyncio.wait({task}, timeout=KEEPALIVE_AFTER)
+    if done:
+        record, leftovers = task.result()
+        await call.storage.remove(leftovers)
+        return call.xml("CompleteMultipartUploadResult", _result(call, record))
+    headers = call.base_headers()
+    headers["Content-Type"] = "application/xml"
+    response = web.StreamResponse(status=200, headers=headers)
+    await response.prepare(call.request)
+    while not task.done():
+        await response.write(b" ")
+        await asyncio.wait({task}, timeout=KEEPALIVE_AFTER)
+    try:
+        record, leftovers = task.result()
+    except S3Fault as fault:
+        items: list[tuple[str, Content]] = [
+            ("Code", fault.code),
+            ("Message", fault.message),
+            ("Resource", call.resource),
+            ("RequestId", call.request_id),
+        ]
+        document = render("Error", items, namespace=False)
+    else:
+        await call.storage.remove(leftovers)
+        document = render("CompleteMultipartUploadResult", _result(call, record))
+    await response.write(document.split(b"?>", 1)[1])
+    await response.write_eof()
+    return response

@@ -1,0 +1,376 @@
+"""The metadata index: buckets, objects, multipart uploads and parts, in SQLite.
+
+Rules:
+
+1. One connection, used only from the server's event-loop thread; each change is one
+   transaction, so no other request ever sees half of it. Handlers do check-then-write
+   with no ``await`` in between, so preconditions and upserts are atomic too.
+2. WAL journal, ``synchronous=NORMAL``: a committed transaction survives the process
+   being killed at any moment (the OS holds the pages); a power cut may lose the
+   last commits but never corrupts the file.
+3. Keys are TEXT compared with SQLite's BINARY collation, which orders UTF-8 by bytes,
+   as S3 lists them.
+4. A row never names a blob that is not whole: blobs are published before the row that
+   names them is committed, and unlinked only after the row stops naming them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import S3Fault
+
+__all__ = ["Index", "ObjectRecord", "PartRecord", "UploadRecord"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+    etag TEXT NOT NULL, modified REAL NOT NULL, content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL, headers TEXT NOT NULL, checksums TEXT NOT NULL,
+    parts INTEGER NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL,
+    initiated REAL NOT NULL, content_type TEXT NOT NULL, metadata TEXT NOT NULL,
+    headers TEXT NOT NULL, algorithm TEXT);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL,
+    size INTEGER NOT NULL, etag TEXT NOT NULL, modified REAL NOT NULL,
+    checksums TEXT NOT NULL, PRIMARY KEY (upload_id, number)) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    bucket: str
+    key: str
+    blob: str
+    size: int
+    etag: str
+    modified: float
+    content_type: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # Content-Encoding, ...
+    checksums: dict[str, str] = field(default_factory=dict)
+    parts: int = 0  # 0 for a single PUT
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: float
+    content_type: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    algorithm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartRecord:
+    upload_id: str
+    number: int
+    blob: str
+    size: int
+    etag: str
+    modified: float
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+def _object(row: sqlite3.Row) -> ObjectRecord:
+    return ObjectRecord(
+        row["bucket"],
+        row["key"],
+        row["blob"],
+        row["size"],
+        row["etag"],
+        row["modified"],
+        row["content_type"],
+        json.loads(row["metadata"]),
+        json.loads(row["headers"]),
+        json.loads(row["checksums"]),
+        row["parts"],
+    )
+
+
+def _upload(row: sqlite3.Row) -> UploadRecord:
+    return UploadRecord(
+        row["upload_id"],
+        row["bucket"],
+        row["key"],
+        row["initiated"],
+        row["content_type"],
+        json.loads(row["metadata"]),
+        json.loads(row["headers"]),
+        row["algorithm"],
+    )
+
+
+def _part(row: sqlite3.Row) -> PartRecord:
+    return PartRecord(
+        row["upload_id"],
+        row["number"],
+        row["blob"],
+        row["size"],
+        row["etag"],
+        row["modified"],
+        json.loads(row["checksums"]),
+    )
+
+
+class Index:
+    """The SQLite file ``index.sqlite3`` under the server root."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _transaction(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    # Buckets
+
+    def create_bucket(self, name: str, now: float) -> bool:
+        """True if created, False if it existed."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO buckets (name, created) VALUES (?, ?)", (name, now)
+        )
+        return cursor.rowcount == 1
+
+    def bucket_exists(self, name: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is not None
+        )
+
+    def require_bucket(self, name: str) -> None:
+        if not self.bucket_exists(name):
+            raise S3Fault("NoSuchBucket", "The specified bucket does not exist")
+
+    def list_buckets(self) -> list[tuple[str, float]]:
+        rows = self._db.execute("SELECT name, created FROM buckets ORDER BY name").fetchall()
+        return [(row["name"], row["created"]) for row in rows]
+
+    def delete_bucket(self, name: str) -> list[str]:
+        """Delete an empty bucket and its open uploads; the part blobs to remove."""
+        db = self._transaction()
+        try:
+            self.require_bucket(name)
+            if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
+                raise S3Fault("BucketNotEmpty", "The bucket you tried to delete is not empty")
+            blobs = [
+                row["blob"]
+                for row in db.execute(
+                    "SELECT p.blob FROM parts p JOIN uploads u USING (upload_id) "
+                    "WHERE u.bucket = ?",
+                    (name,),
+                )
+            ]
+            db.execute(
+                "DELETE FROM parts WHERE upload_id IN "
+                "(SELECT upload_id FROM uploads WHERE bucket = ?)",
+                (name,),
+            )
+            db.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
+            db.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return blobs
+
+    # Objects
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+        ).fetchone()
+        return _object(row) if row else None
+
+    def _upsert(self, db: sqlite3.Connection, record: ObjectRecord) -> str | None:
+        old = db.execute(
+            "SELECT blob FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key)
+        ).fetchone()
+        db.execute(
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.bucket,
+                record.key,
+                record.blob,
+                record.size,
+                record.etag,
+                record.modified,
+                record.content_type,
+                json.dumps(record.metadata),
+                json.dumps(record.headers),
+                json.dumps(record.checksums),
+                record.parts,
+            ),
+        )
+        return old["blob"] if old else None
+
+    def put_object(self, record: ObjectRecord) -> str | None:
+        """Store ``record`` (the bucket must exist); the replaced blob, if any."""
+        db = self._transaction()
+        try:
+            self.require_bucket(record.bucket)
+            old = self._upsert(db, record)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return old
+
+    def delete_object(self, bucket: str, key: str) -> str | None:
+        row = self._db.execute(
+            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob", (bucket, key)
+        ).fetchone()
+        return row["blob"] if row else None
+
+    def scan_objects(
+        self, bucket: str, start: str, *, inclusive: bool, limit: int
+    ) -> list[ObjectRecord]:
+        """Objects from ``start`` on, in key order (rule 3)."""
+        op = ">=" if inclusive else ">"
+        rows = self._db.execute(
+            f"SELECT * FROM objects WHERE bucket = ? AND key {op} ? ORDER BY key LIMIT ?",
+            (bucket, start, limit),
+        ).fetchall()
+        return [_object(row) for row in rows]
+
+    # Multipart uploads
+
+    def create_upload(self, record: UploadRecord) -> None:
+        db = self._transaction()
+        try:
+            self.require_bucket(record.bucket)
+            db.execute(
+                "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.upload_id,
+                    record.bucket,
+                    record.key,
+                    record.initiated,
+                    record.content_type,
+                    json.dumps(record.metadata),
+                    json.dumps(record.headers),
+                    record.algorithm,
+                ),
+            )
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def get_upload(self, upload_id: str, bucket: str, key: str) -> UploadRecord:
+        row = self._db.execute(
+            "SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+            (upload_id, bucket, key),
+        ).fetchone()
+        if row is None:
+            raise S3Fault(
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the "
+                "upload may have been aborted or completed.",
+                extra={"UploadId": upload_id},
+            )
+        return _upload(row)
+
+    def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, initiated",
+            (bucket, prefix),
+        ).fetchall()
+        return [_upload(row) for row in rows if row["key"].startswith(prefix)]
+
+    def put_part(self, record: PartRecord, bucket: str, key: str) -> str | None:
+        """Store a part of an open upload; the blob of the part it replaced."""
+        db = self._transaction()
+        try:
+            self.get_upload(record.upload_id, bucket, key)
+            old = db.execute(
+                "SELECT blob FROM parts WHERE upload_id = ? AND number = ?",
+                (record.upload_id, record.number),
+            ).fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.upload_id,
+                    record.number,
+                    record.blob,
+                    record.size,
+                    record.etag,
+                    record.modified,
+                    json.dumps(record.checksums),
+                ),
+            )
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return old["blob"] if old else None
+
+    def parts(self, upload_id: str, after: int = 0, limit: int = -1) -> list[PartRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM parts WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?",
+            (upload_id, after, limit),
+        ).fetchall()
+        return [_part(row) for row in rows]
+
+    def _drop_upload(self, db: sqlite3.Connection, upload_id: str) -> list[str]:
+        blobs = [
+            row["blob"]
+            for row in db.execute("SELECT blob FROM parts WHERE upload_id = ?", (upload_id,))
+        ]
+        db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+        db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+        return blobs
+
+    def abort_upload(self, upload_id: str, bucket: str, key: str) -> list[str]:
+        """Forget an upload; the part blobs to remove."""
+        db = self._transaction()
+        try:
+            self.get_upload(upload_id, bucket, key)
+            blobs = self._drop_upload(db, upload_id)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return blobs
+
+    def complete_upload(self, upload: UploadRecord, record: ObjectRecord) -> list[str]:
+        """Publish the assembled object and forget the upload, in one transaction;
+        the blobs to remove (every part, and the object it replaced)."""
+        db = self._transaction()
+        try:
+            self.get_upload(upload.upload_id, upload.bucket, upload.key)
+            self.require_bucket(record.bucket)
+            blobs = self._drop_upload(db, upload.upload_id)
+            old = self._upsert(db, record)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return [*blobs, *([old] if old else [])]
+
+    def referenced_blobs(self) -> set[str]:
+        rows = self._db.execute("SELECT blob FROM objects UNION SELECT blob FROM parts")
+        return {row["blob"] for row in rows}

@@ -1,0 +1,97 @@
+"""One page of a listing: prefix, delimiter, marker and max-keys, as S3 pages.
+
+Rules:
+
+1. Entries are keys and common prefixes in key order; ``max-keys`` counts both.
+   ``IsTruncated`` is true only if another entry exists after the page.
+2. With a delimiter, every key whose remainder after the prefix contains it is folded
+   into one common prefix (up to and including the first delimiter); the scan then
+   jumps past that prefix instead of reading every key under it.
+3. A page resumes strictly after its marker (V1 ``marker``, V2 ``start-after`` or the
+   continuation token). A marker that is itself a common prefix skips everything under
+   it, so a prefix never appears on two pages.
+4. The V2 continuation token is opaque to clients: base64 of the last entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import S3Fault
+from .index import ObjectRecord
+
+__all__ = ["Page", "decode_token", "encode_token", "list_page"]
+
+_BATCH = 1000
+_PAST_EVERYTHING = "\U0010ffff"
+
+Scan = Callable[[str, bool, int], list[ObjectRecord]]  # (start, inclusive, limit)
+
+
+@dataclass
+class Page:
+    contents: list[ObjectRecord] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    last: str | None = None  # the last entry returned: the next marker
+
+
+def encode_token(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode("utf-8")).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise S3Fault("InvalidArgument", "The continuation token provided is incorrect") from None
+
+
+def _folded(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter:
+        return None
+    at = key.find(delimiter, len(prefix))
+    return key[: at + len(delimiter)] if at >= 0 else None
+
+
+def list_page(scan: Scan, *, prefix: str, delimiter: str, after: str | None, max_keys: int) -> Page:
+    """One page (rules 1-3); ``scan`` reads the index in key order."""
+    page = Page()
+    if max_keys <= 0:
+        return page
+    skip = None
+    if after is not None and after >= prefix:
+        start, inclusive = after, False
+        if _folded(after, prefix, delimiter) == after:
+            skip = after
+    else:
+        start, inclusive = prefix, True
+    count = 0
+    while True:
+        rows = scan(start, inclusive, _BATCH)
+        if not rows:
+            return page
+        jumped = False
+        for record in rows:
+            key = record.key
+            if not key.startswith(prefix):
+                return page
+            if skip is not None and key.startswith(skip):
+                continue
+            folded = _folded(key, prefix, delimiter)
+            if count == max_keys:
+                page.truncated = True
+                return page
+            count += 1
+            if folded is not None:
+                page.prefixes.append(folded)
+                page.last = skip = folded
+                start, inclusive, jumped = folded + _PAST_EVERYTHING, False, True
+                break
+            page.contents.append(record)
+            page.last = key
+        if not jumped:
+            start, inclusive = rows[-1].key, False

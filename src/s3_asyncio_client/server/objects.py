@@ -1,0 +1,299 @@
+"""Object handlers: PutObject, GetObject, HeadObject, DeleteObject, CopyObject.
+
+Bodies are streamed both ways (see payload.py and storage.py); GET reads the blob in
+1 MiB slices in the executor, so neither memory nor event-loop stalls grow with size.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from ..protocol.limits import MAX_PUT_SIZE
+from .auth import Identity
+from .call import Call, iso_time
+from .conditions import check_copy_source, check_read, check_write, http_date, parse_range
+from .errors import S3Fault
+from .index import ObjectRecord
+from .payload import Digests, receive, requested_algorithms
+
+__all__ = [
+    "copy_object",
+    "copy_source",
+    "delete_object",
+    "get_object",
+    "head_object",
+    "put_object",
+    "store_body",
+    "stored_headers",
+    "user_metadata",
+]
+
+READ_SLICE = 1024 * 1024
+DEFAULT_TYPE = "binary/octet-stream"
+# System headers S3 stores with an object and returns on GET/HEAD.
+_STORED = ("cache-control", "content-disposition", "content-language", "expires")
+_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def user_metadata(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name.removeprefix("x-amz-meta-"): value
+        for name, value in headers.items()
+        if name.startswith("x-amz-meta-")
+    }
+
+
+def stored_headers(headers: dict[str, str]) -> dict[str, str]:
+    kept = {name: headers[name] for name in _STORED if name in headers}
+    encodings = [
+        e.strip()
+        for e in headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip().lower() != "aws-chunked"
+    ]
+    if encodings:
+        kept["content-encoding"] = ", ".join(encodings)
+    return kept
+
+
+def _payload_sha256(identity: Identity) -> bool:
+    value = identity.payload_hash
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _size_limit(call: Call) -> int | None:
+    return MAX_PUT_SIZE if call.settings.strict else None
+
+
+async def store_body(
+    call: Call, algorithm: str | None = None, limit: int | None = None
+) -> tuple[str, Digests, dict[str, str]]:
+    """Receive the body into a new blob: (blob name, digests, checksums to echo)."""
+    digests = Digests(
+        requested_algorithms(call.headers, algorithm), sha256=_payload_sha256(call.identity)
+    )
+    storage = call.storage
+    temp = await storage.run(storage.blobs.create_temp)
+    try:
+        received, _ = await receive(call.request, call.identity, digests, temp, limit=limit)
+        name = await storage.run(storage.blobs.publish, temp)
+    except BaseException:
+        await storage.discard(temp)
+        raise
+    computed = digests.values()
+    echo = {alg: computed[alg] for alg in received.declared_checksums()}
+    if algorithm and algorithm in computed:
+        echo[algorithm] = computed[algorithm]
+    return name, digests, echo
+
+
+async def put_object(call: Call) -> web.StreamResponse:
+    assert call.bucket is not None
+    assert call.key is not None
+    call.storage.index.require_bucket(call.bucket)
+    name, digests, echo = await store_body(call, limit=_size_limit(call))
+    record = ObjectRecord(
+        call.bucket,
+        call.key,
+        name,
+        digests.size,
+        digests.etag,
+        call.now(),
+        call.headers.get("content-type") or DEFAULT_TYPE,
+        user_metadata(call.headers),
+        stored_headers(call.headers),
+        digests.values(),
+    )
+    old = await _commit(call, record)
+    await call.storage.remove([old])
+    headers = {"ETag": record.etag}
+    headers.update({f"x-amz-checksum-{alg}": value for alg, value in echo.items()})
+    return call.reply(200, headers)
+
+
+async def _commit(call: Call, record: ObjectRecord) -> str | None:
+    """Publish ``record`` if the write preconditions hold; else drop its blob."""
+    index = call.storage.index
+    try:
+        if "if-match" in call.headers or "if-none-match" in call.headers:
+            existing = index.get_object(record.bucket, record.key)
+            check_write(call.headers, existing.etag if existing else None)
+        return index.put_object(record)
+    except BaseException:
+        await call.storage.remove([record.blob])
+        raise
+
+
+def _no_such_key(call: Call) -> S3Fault:
+    return S3Fault("NoSuchKey", "The specified key does not exist.", extra={"Key": call.key or ""})
+
+
+def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
+    headers = {
+        "ETag": record.etag,
+        "Last-Modified": http_date(record.modified),
+        "Content-Type": record.content_type,
+        "Accept-Ranges": "bytes",
+    }
+    for name, value in record.headers.items():
+        headers[name.title()] = value
+    for name, value in record.metadata.items():
+        headers[f"x-amz-meta-{name}"] = value
+    if call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        for alg, value in record.checksums.items():
+            headers[f"x-amz-checksum-{alg}"] = value
+    if record.parts:
+        headers["x-amz-mp-parts-count"] = str(record.parts)
+    for param, header in _OVERRIDES.items():
+        if param in call.query:
+            headers[header] = call.query[param]
+    return headers
+
+
+async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
+    assert call.bucket is not None
+    assert call.key is not None
+    storage = call.storage
+    storage.index.require_bucket(call.bucket)
+    opened = storage.open_object(call.bucket, call.key)
+    if opened is None:
+        raise _no_such_key(call)
+    record, fd = opened
+    try:
+        check_read(call.headers, record.etag, record.modified)
+        span = parse_range(call.headers.get("range"), record.size)
+        headers = call.base_headers()
+        headers.update(object_headers(call, record))
+        status = 200
+        first, last = 0, record.size - 1
+        if span is not None:
+            first, last = span
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{record.size}"
+        length = last - first + 1
+        if head:
+            headers["Content-Length"] = str(length)
+            return web.Response(status=status, headers=headers)
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_length = length
+        await response.prepare(call.request)
+        offset = first
+        while offset <= last:
+            chunk = await storage.run(
+                storage.read_at, fd, min(READ_SLICE, last + 1 - offset), offset
+            )
+            if not chunk:
+                break
+            await response.write(chunk)
+            offset += len(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        os.close(fd)
+
+
+async def head_object(call: Call) -> web.StreamResponse:
+    return await get_object(call, head=True)
+
+
+async def delete_object(call: Call) -> web.StreamResponse:
+    assert call.bucket is not None
+    assert call.key is not None
+    index = call.storage.index
+    index.require_bucket(call.bucket)
+    await call.storage.remove([index.delete_object(call.bucket, call.key)])
+    return call.reply(204)
+
+
+def copy_source(call: Call) -> ObjectRecord:
+    """The object ``x-amz-copy-source`` names (URL-encoded ``bucket/key``)."""
+    raw = call.headers["x-amz-copy-source"].split("?", 1)[0]
+    text = unquote(raw).lstrip("/")
+    bucket, _, key = text.partition("/")
+    if not bucket or not key:
+        raise S3Fault(
+            "InvalidArgument", "Copy Source must mention the source bucket and key: bucket/key"
+        )
+    index = call.storage.index
+    if not index.bucket_exists(bucket):
+        raise S3Fault("NoSuchBucket", "The specified bucket does not exist")
+    record = index.get_object(bucket, key)
+    if record is None:
+        raise S3Fault("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
+    check_copy_source(call.headers, record.etag, record.modified)
+    return record
+
+
+async def copy_object(call: Call) -> web.StreamResponse:
+    assert call.bucket is not None
+    assert call.key is not None
+    storage = call.storage
+    storage.index.require_bucket(call.bucket)
+    source = copy_source(call)
+    directive = call.headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Fault("InvalidArgument", "Unknown metadata directive.")
+    if directive == "COPY" and (source.bucket, source.key) == (call.bucket, call.key):
+        raise S3Fault(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect "
+            "location or encryption attributes.",
+        )
+    if call.settings.strict and source.size > MAX_PUT_SIZE:
+        raise S3Fault(
+            "InvalidRequest",
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            f"source: {MAX_PUT_SIZE}",
+        )
+    name = await _duplicate(call, source)
+    replace = directive == "REPLACE"
+    record = ObjectRecord(
+        call.bucket,
+        call.key,
+        name,
+        source.size,
+        source.etag,
+        call.now(),
+        (call.headers.get("content-type") or DEFAULT_TYPE) if replace else source.content_type,
+        user_metadata(call.headers) if replace else source.metadata,
+        stored_headers(call.headers) if replace else source.headers,
+        source.checksums,
+        source.parts,
+    )
+    old = await _commit(call, record)
+    await storage.remove([old])
+    items: list[tuple[str, object]] = [
+        ("ETag", record.etag),
+        ("LastModified", iso_time(record.modified)),
+    ]
+    for alg, value in record.checksums.items():
+        items.append((f"Checksum{alg.upper()}", value))
+    return call.xml("CopyObjectResult", items)  # type: ignore[arg-type]
+
+
+async def _duplicate(call: Call, source: ObjectRecord) -> str:
+    """A new blob with the source's bytes: a hard link when possible, else a copy."""
+    blobs = call.storage.blobs
+    try:
+        linked = blobs.link(source.blob)
+    except FileNotFoundError:
+        raise S3Fault("NoSuchKey", "The specified key does not exist.") from None
+    if linked is not None:
+        return linked
+    temp = await call.storage.run(blobs.create_temp)
+    try:
+        await call.storage.run(blobs.concat, [source.blob], temp)
+        return await call.storage.run(blobs.publish, temp)
+    except BaseException:
+        await call.storage.discard(temp)
+        raise

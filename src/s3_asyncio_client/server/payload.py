@@ -1,0 +1,331 @@
+"""Request bodies: received in pieces, decoded, hashed, checked; never held whole.
+
+Rules:
+
+1. A body is either plain (Content-Length or HTTP chunked, which aiohttp decodes) or
+   ``aws-chunked`` (``x-amz-content-sha256: STREAMING-...`` or ``Content-Encoding:
+   aws-chunked``): ``hex-size[;chunk-signature=sig]\\r\\n data \\r\\n`` frames, a
+   zero-size frame, then optional trailer lines (``x-amz-checksum-crc32c:...``, and
+   ``x-amz-trailer-signature:...`` when signed) and an empty line.
+2. Decoded bytes go to one sink (a temp file, or memory for small XML bodies) in
+   batches of about 1 MiB; each batch is written and hashed in the executor while
+   the next is read from the socket, so the event loop never hashes a gigabyte.
+3. Every digest the request names is checked after the last byte: Content-MD5
+   (InvalidDigest/BadDigest), ``x-amz-checksum-<alg>`` headers and trailers
+   (BadDigest), a hex ``x-amz-content-sha256`` (XAmzContentSHA256Mismatch),
+   ``x-amz-decoded-content-length`` (IncompleteBody). A body that fails any check is
+   never published: the caller discards its temp file.
+4. ``Expect: 100-continue`` is answered only when the body is first read, so a request
+   refused earlier (no such bucket, bad signature) never invites its body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from typing import cast
+
+from aiohttp import web
+
+from ..exceptions import S3ServerError
+from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
+from ..protocol.documents import XmlNode, parse_xml
+from .auth import STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, Identity
+from .blobs import TempBlob
+from .errors import S3Fault
+
+__all__ = [
+    "ALGORITHMS",
+    "Digests",
+    "Received",
+    "continue_body",
+    "read_xml",
+    "receive",
+    "requested_algorithms",
+]
+
+ALGORITHMS: tuple[ChecksumAlgorithm, ...] = ("crc32", "crc32c", "sha1", "sha256")
+BATCH = 1024 * 1024
+XML_LIMIT = 4 * 1024 * 1024
+PIECE = 256 * 1024
+_DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "sha1": 20, "sha256": 32}
+
+
+class Digests:
+    """Everything computed over a decoded body: size, MD5, SHA-256, checksums."""
+
+    def __init__(self, algorithms: set[str], *, sha256: bool) -> None:
+        self.size = 0
+        self.md5 = hashlib.md5()
+        self.sha256 = hashlib.sha256() if sha256 else None
+        self.checksums = {
+            alg: RunningChecksum(cast(ChecksumAlgorithm, alg)) for alg in sorted(algorithms)
+        }
+
+    def update(self, data: bytes) -> None:
+        self.size += len(data)
+        self.md5.update(data)
+        if self.sha256 is not None:
+            self.sha256.update(data)
+        for checksum in self.checksums.values():
+            checksum.update(data)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.md5.hexdigest()}"'
+
+    def values(self) -> dict[str, str]:
+        return {alg: checksum.value() for alg, checksum in self.checksums.items()}
+
+
+class Received:
+    """What the request said about its body, and the trailers that came after it."""
+
+    def __init__(self, headers: dict[str, str], trailers: dict[str, str]) -> None:
+        self.headers = headers
+        self.trailers = trailers
+
+    def declared_checksums(self) -> dict[str, str]:
+        """``{algorithm: base64}`` from ``x-amz-checksum-*`` headers and trailers."""
+        found = {}
+        for source in (self.headers, self.trailers):
+            for name, value in source.items():
+                alg = name.removeprefix("x-amz-checksum-")
+                if name.startswith("x-amz-checksum-") and alg in _DIGEST_SIZES:
+                    found[alg] = value.strip()
+        return found
+
+
+def requested_algorithms(headers: dict[str, str], extra: str | None = None) -> set[str]:
+    """The checksum algorithms a request's body must be hashed with."""
+    wanted = {extra} if extra else set()
+    for name, _value in headers.items():
+        if name.startswith("x-amz-checksum-"):
+            alg = name.removeprefix("x-amz-checksum-")
+            if alg in _DIGEST_SIZES:
+                wanted.add(alg)
+            elif alg not in ("algorithm", "type", "mode"):
+                raise S3Fault("InvalidRequest", f"Checksum algorithm {alg!r} is not supported.")
+    for name in headers.get("x-amz-trailer", "").split(","):
+        alg = name.strip().lower().removeprefix("x-amz-checksum-")
+        if alg in _DIGEST_SIZES:
+            wanted.add(alg)
+        elif name.strip():
+            raise S3Fault("InvalidRequest", f"The trailer {name.strip()!r} is not supported.")
+    return wanted
+
+
+async def continue_body(request: web.BaseRequest) -> None:
+    """Send ``100 Continue`` if the client waits for it (rule 4), once."""
+    expect = request.headers.get("expect", "").lower()
+    if expect == "100-continue" and not request.get("continued") and request.version >= (1, 1):
+        request["continued"] = True
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+
+def _is_aws_chunked(request: web.BaseRequest, identity: Identity) -> bool:
+    encodings = request.headers.get("content-encoding", "").lower()
+    return identity.payload_hash.startswith("STREAMING-") or "aws-chunked" in encodings
+
+
+async def _plain(request: web.BaseRequest) -> AsyncIterator[bytes]:
+    while piece := await request.content.read(PIECE):
+        yield piece
+
+
+async def _line(request: web.BaseRequest) -> bytes:
+    line = await request.content.readline()
+    if not line.endswith(b"\n"):
+        raise S3Fault("IncompleteBody", "The aws-chunked body ended inside a chunk header.")
+    return line.rstrip(b"\r\n")
+
+
+async def _aws_chunked(
+    request: web.BaseRequest, identity: Identity, trailers: dict[str, str]
+) -> AsyncIterator[bytes]:
+    """Decode aws-chunked frames (rule 1), checking chunk signatures when signed."""
+    signer = identity.chunk_signer
+    signed = signer is not None and identity.payload_hash in (
+        STREAMING_SIGNED,
+        STREAMING_SIGNED_TRAILER,
+    )
+    previous = identity.seed_signature
+    while True:
+        header = (await _line(request)).decode("latin-1")
+        size_text, _, extension = header.partition(";")
+        try:
+            size = int(size_text.strip(), 16)
+        except ValueError:
+            raise S3Fault("IncompleteBody", f"Bad aws-chunked frame header {header!r}.") from None
+        chunk_hash = hashlib.sha256() if signed else None
+        remaining = size
+        while remaining:
+            piece = await request.content.read(min(remaining, PIECE))
+            if not piece:
+                raise S3Fault("IncompleteBody", "The aws-chunked body ended inside a chunk.")
+            remaining -= len(piece)
+            if chunk_hash is not None:
+                chunk_hash.update(piece)
+            yield piece
+        if signer is not None and chunk_hash is not None:
+            sent = extension.strip().removeprefix("chunk-signature=")
+            expected = signer.chunk(previous, chunk_hash.hexdigest())
+            if sent != expected:
+                raise S3Fault(
+                    "SignatureDoesNotMatch",
+                    "The chunk signature we calculated does not match the one you provided.",
+                )
+            previous = expected
+        if size == 0:
+            break
+        if await _line(request):
+            raise S3Fault("IncompleteBody", "An aws-chunked chunk is longer than its size.")
+    trailer_bytes = b""
+    while line := await _line_or_end(request):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "x-amz-trailer-signature":
+            if signer is not None and signed:
+                expected = signer.trailer(previous, trailer_bytes)
+                if value.strip() != expected:
+                    raise S3Fault("SignatureDoesNotMatch", "The trailer signature does not match.")
+            continue
+        trailer_bytes += line + b"\n"
+        trailers[name.strip().lower()] = value.strip()
+
+
+async def _line_or_end(request: web.BaseRequest) -> bytes:
+    if request.content.at_eof():
+        return b""
+    line = await request.content.readline()
+    return line.rstrip(b"\r\n")
+
+
+async def receive(
+    request: web.BaseRequest,
+    identity: Identity,
+    digests: Digests,
+    into: TempBlob | None,
+    *,
+    limit: int | None = None,
+) -> tuple[Received, bytes]:
+    """Read, decode, hash and store the body (rules 1-3); memory bodies are returned.
+
+    ``limit`` caps the decoded size (MaxMessageLengthExceeded for small XML bodies,
+    EntityTooLarge for objects in strict mode).
+    """
+    await continue_body(request)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    trailers: dict[str, str] = {}
+    chunked = _is_aws_chunked(request, identity)
+    source = _aws_chunked(request, identity, trailers) if chunked else _plain(request)
+    loop = asyncio.get_running_loop()
+    memory: list[bytes] = []
+    consume: Callable[[list[bytes]], None]
+    if into is None:
+
+        def consume(pieces: list[bytes]) -> None:
+            for piece in pieces:
+                digests.update(piece)
+            memory.extend(pieces)
+
+    else:
+        blob = into
+
+        def consume(pieces: list[bytes]) -> None:
+            for piece in pieces:
+                blob.write(piece)
+                digests.update(piece)
+
+    pending: asyncio.Future[None] | None = None
+    batch: list[bytes] = []
+    batched = total = 0
+    try:
+        async for piece in source:
+            total += len(piece)
+            if limit is not None and total > limit:
+                code = "MaxMessageLengthExceeded" if into is None else "EntityTooLarge"
+                raise S3Fault(code, f"Your request is larger than the {limit} bytes allowed.")
+            batch.append(piece)
+            batched += len(piece)
+            if batched >= BATCH:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, consume, batch)
+                batch, batched = [], 0
+        if pending is not None:
+            await pending
+            pending = None
+        consume(batch) if batched < PIECE else await loop.run_in_executor(None, consume, batch)
+    except (ConnectionError, asyncio.IncompleteReadError, web.HTTPException) as exc:
+        raise S3Fault("IncompleteBody", f"The request body was cut short: {exc}") from exc
+    finally:
+        if pending is not None:
+            await asyncio.wait([pending])
+    received = Received(headers, trailers)
+    _check(request, received, digests, chunked)
+    return received, b"".join(memory)
+
+
+def _decode_digest(value: str, size: int, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size:
+        code = "InvalidDigest" if name == "Content-MD5" else "InvalidRequest"
+        raise S3Fault(code, f"Value for {name} header is invalid.")
+    return raw
+
+
+def _check(request: web.BaseRequest, received: Received, digests: Digests, chunked: bool) -> None:
+    """Rule 3: every declared digest and length must hold."""
+    headers = received.headers
+    expected_length = headers.get("x-amz-decoded-content-length") if chunked else None
+    if expected_length is None and not chunked and request.content_length is not None:
+        expected_length = str(request.content_length)
+    if expected_length is not None and expected_length.strip() != str(digests.size):
+        raise S3Fault(
+            "IncompleteBody",
+            f"You did not provide the number of bytes specified ({expected_length}); "
+            f"{digests.size} arrived.",
+        )
+    if "content-md5" in headers:
+        sent = _decode_digest(headers["content-md5"], 16, "Content-MD5")
+        if sent != digests.md5.digest():
+            raise S3Fault(
+                "BadDigest", "The Content-MD5 you specified did not match what we received."
+            )
+    computed = digests.values()
+    for alg, value in received.declared_checksums().items():
+        _decode_digest(value, _DIGEST_SIZES[alg], f"x-amz-checksum-{alg}")
+        if computed.get(alg) != value:
+            raise S3Fault(
+                "BadDigest",
+                f"The {alg.upper()} you specified did not match the calculated checksum.",
+            )
+    if digests.sha256 is not None:
+        declared = headers.get("x-amz-content-sha256", "")
+        actual = digests.sha256.hexdigest()
+        if declared != actual:
+            raise S3Fault(
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                extra={"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": actual},
+            )
+
+
+async def read_xml(request: web.BaseRequest, identity: Identity) -> XmlNode:
+    """A small XML request body, verified like any other body."""
+    digests = Digests(set(), sha256=len(identity.payload_hash) == 64)
+    _, body = await receive(request, identity, digests, None, limit=XML_LIMIT)
+    try:
+        return parse_xml(body)
+    except S3ServerError:
+        raise S3Fault(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema",
+        ) from None

@@ -1,0 +1,152 @@
+"""Transfers in their own processes: killed with SIGKILL and resumed; peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from faultproxy import FaultProxy, FaultRule, matching
+from servers import ServerInfo, boto3_client
+
+MiB = 1024 * 1024
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from s3_asyncio_client import S3Client, TransferConfig
+
+    endpoint, access, secret, bucket, source, target, journal, part, conc = sys.argv[1:10]
+    config = TransferConfig(part_size=int(part), max_concurrency=int(conc),
+                            multipart_threshold=int(part), journal_dir=journal)
+
+    async def main():
+        async with S3Client(access_key=access, secret_key=secret, endpoint_url=endpoint) as c:
+            up = await c.upload_file(bucket, "obj", source, config=config)
+            if target != "-":
+                await c.download_file(bucket, "obj", target, config=config)
+            return up
+
+    result = asyncio.run(main())
+    # VmHWM, not ru_maxrss: after fork+exec, ru_maxrss may still hold the peak of
+    # the parent (pytest) the child was forked from.
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    peak = int(hwm.split()[1]) * 1024
+    print(json.dumps({"result": result, "peak_rss": peak}))
+    """
+)
+
+
+def run_transfer(
+    info: ServerInfo,
+    endpoint: str,
+    bucket: str,
+    source: Path,
+    target: str,
+    journal: Path,
+    part: int,
+    concurrency: int,
+) -> subprocess.Popen[str]:
+    args = [endpoint, info.access_key, info.secret_key, bucket, str(source), target,
+            str(journal), str(part), str(concurrency)]  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _create_bucket(info: ServerInfo, bucket: str) -> None:
+    s3 = boto3_client(info)
+    try:
+        s3.create_bucket(Bucket=bucket)
+    finally:
+        s3.close()
+
+
+def test_kill_9_mid_upload_then_resume(
+    seaweedfs: ServerInfo, bucket_name: str, tmp_path: Path
+) -> None:
+    part, size = 5 * MiB, 40 * MiB + 3
+    data = os.urandom(size)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    journal = tmp_path / "journal"
+    _create_bucket(seaweedfs, bucket_name)
+    late_parts = matching("PUT", query_has="partNumber")
+    with FaultProxy(seaweedfs.endpoint_url) as proxy:
+        # Parts 4 and up hang, so the process is surely mid-upload when killed.
+        proxy.set_rules(
+            [
+                FaultRule(
+                    "stall",
+                    match=lambda m, p: (
+                        late_parts(m, p) and int(p.split("partNumber=")[1].split("&")[0]) >= 4
+                    ),
+                    stall_seconds=60,
+                )
+            ]
+        )
+        first = run_transfer(seaweedfs, proxy.url, bucket_name, source, "-", journal, part, 2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = sum(len(p.read_text().splitlines()) for p in journal.glob("*.json"))
+            if lines >= 4:  # header + parts 1..3
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the upload made no progress")
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+        assert first.returncode == -signal.SIGKILL
+        sent_first = proxy.stats.request_bytes_forwarded
+
+        proxy.set_rules([])
+        proxy.reset_stats()
+        second = run_transfer(seaweedfs, proxy.url, bucket_name, source, "-", journal, part, 2)
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+        sent_second = proxy.stats.request_bytes_forwarded
+    result = json.loads(out)["result"]
+    assert result["skipped_bytes"] >= 3 * part
+    assert sent_second <= size - 3 * part + 64 * 1024  # + the small XML requests
+    assert sent_first > 0
+    s3 = boto3_client(seaweedfs)
+    try:
+        assert s3.get_object(Bucket=bucket_name, Key="obj")["Body"].read() == data
+        assert s3.list_multipart_uploads(Bucket=bucket_name).get("Uploads", []) == []
+    finally:
+        s3.close()
+    print(f"kill -9 resume: first run sent {sent_first} bytes before the kill, "
+          f"second run sent {sent_second} of {size}")  # fmt: skip
+
+
+def test_memory_stays_bounded(seaweedfs: ServerInfo, bucket_name: str, tmp_path: Path) -> None:
+    """A file 10 x (concurrency x part size) up and down: peak RSS under
+    (concurrency + 2) x part size + 64 MiB."""
+    part, concurrency = 5 * MiB, 2
+    size = 10 * concurrency * part
+    source = tmp_path / "big.bin"
+    with source.open("wb") as file:
+        for _ in range(size // MiB):
+            file.write(os.urandom(MiB))
+    _create_bucket(seaweedfs, bucket_name)
+    target = tmp_path / "back.bin"
+    process = run_transfer(seaweedfs, seaweedfs.endpoint_url, bucket_name, source, str(target),
+                           tmp_path / "journal", part, concurrency)  # fmt: skip
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    peak = json.loads(out)["peak_rss"]
+    bound = (concurrency + 2) * part + 64 * MiB
+    print(f"peak RSS {peak / MiB:.1f} MiB for a {size // MiB} MiB file (bound {bound / MiB} MiB)")
+    assert peak < bound
+    assert target.stat().st_size == size
+    assert target.read_bytes() == source.read_bytes()
