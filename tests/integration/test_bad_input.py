@@ -34,9 +34,7 @@ def proxy(seaweedfs: ServerInfo) -> Iterator[FaultProxy]:
 @pytest.fixture
 async def client(seaweedfs: ServerInfo, proxy: FaultProxy) -> AsyncIterator[S3Client]:
     async with S3Client(
-        access_key=seaweedfs.access_key,
-        secret_key=seaweedfs.secret_key,
-        endpoint_url=proxy.url,
+        access_key=seaweedfs.access_key, secret_key=seaweedfs.secret_key, endpoint_url=proxy.url
     ) as c:
         yield c
 

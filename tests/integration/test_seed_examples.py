@@ -122,9 +122,7 @@ def _boto(info: ServerInfo, endpoint: str | None = None) -> Any:
 
 
 @pytest.fixture
-def workdir(
-    s3_server: ServerInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def workdir(s3_server: ServerInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """cwd with the examples' input files; endpoint and buckets ready."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)

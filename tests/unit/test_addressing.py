@@ -70,8 +70,7 @@ def test_is_loopback(url: str, loopback: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "secure"),
-    [("https://s3.amazonaws.com", True), ("http://127.0.0.1:9000", False)],
+    ("url", "secure"), [("https://s3.amazonaws.com", True), ("http://127.0.0.1:9000", False)]
 )
 def test_secure(url: str, secure: bool) -> None:
     assert Endpoint(url).secure is secure

@@ -65,8 +65,7 @@ def test_utf16_entity_document_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
-    [b"", b"   ", b"<Error><Code>x</Code>", b"<a></b>", b"\xff\xfe\x00garbage", b"text"],
+    "body", [b"", b"   ", b"<Error><Code>x</Code>", b"<a></b>", b"\xff\xfe\x00garbage", b"text"]
 )
 def test_malformed_documents_are_server_errors(body: bytes) -> None:
     with pytest.raises(S3ServerError, match="malformed XML reply"):

@@ -596,11 +596,7 @@ def test_complete_multipart_upload_body() -> None:
         "</CompleteMultipartUpload>"
     ).encode()
     assert request == HttpRequest(
-        "POST",
-        f"{L}/bucket/k?uploadId=up%2Bid",
-        {"content-type": "application/xml"},
-        body,
-        True,
+        "POST", f"{L}/bucket/k?uploadId=up%2Bid", {"content-type": "application/xml"}, body, True
     )
 
 

@@ -150,11 +150,7 @@ def test_head_object() -> None:
 
 
 def test_head_object_ranged_reply_reports_the_total_length() -> None:
-    headers = {
-        "etag": '"abc-3"',
-        "content-length": "100",
-        "content-range": "bytes 0-99/5368709120",
-    }
+    headers = {"etag": '"abc-3"', "content-length": "100", "content-range": "bytes 0-99/5368709120"}
     assert parse_head_object(HttpResponse(206, headers)) == {
         "etag": '"abc-3"',
         "content_length": 5368709120,

@@ -52,9 +52,9 @@ def test_header_signing(vector: dict[str, Any]) -> None:
     payload_hash = options["payload_hash"]
     if payload_hash is None:
         given = {n.lower(): v for n, v in headers}
-        payload_hash = given.get("x-amz-content-sha256") or sha256(
-            request["body"].encode()
-        ).hexdigest()
+        payload_hash = (
+            given.get("x-amz-content-sha256") or sha256(request["body"].encode()).hexdigest()
+        )
     result = sign_headers(
         request["method"],
         request["url"],
