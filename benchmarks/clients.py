@@ -45,14 +45,19 @@ def boto3(operation: str, endpoint: str, access: str, secret: str, bucket: str, 
     from botocore.config import Config
 
     client = sdk.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, max_pool_connections=CONCURRENCY),
-    )  # fmt: skip
+    )
     config = TransferConfig(
-        multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE,
-        max_concurrency=CONCURRENCY, use_threads=True,
-    )  # fmt: skip
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=CONCURRENCY,
+        use_threads=True,
+    )
     if operation == "upload":
         client.upload_file(path, bucket, "bench.bin", Config=config)
     else:

@@ -45,25 +45,32 @@ def run_once(client: str, operation: str, args: list[str]) -> dict[str, float]:
     if process.returncode != 0:
         raise RuntimeError(f"{client} {operation} failed: {err.decode()[-2000:]}")
     report = json.loads(out.decode().strip().splitlines()[-1])
-    return {"wall": report["wall"], "cpu": usage.ru_utime + usage.ru_stime,
-            "peak_mib": report["peak_rss"] / MiB}  # fmt: skip
+    return {
+        "wall": report["wall"],
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": report["peak_rss"] / MiB,
+    }
 
 
-def table(results: dict[tuple[str, str], list[dict[str, float]]], clients: list[str],
-          size_mib: int) -> str:  # fmt: skip
+def table(
+    results: dict[tuple[str, str], list[dict[str, float]]], clients: list[str], size_mib: int
+) -> str:
     lines = [
-        f"| client | operation | wall s | MB/s | client CPU s | peak RSS MiB | "
-        f"wall ratio (peer/ours) | CPU ratio (peer/ours) |",
+        "| client | operation | wall s | MB/s | client CPU s | peak RSS MiB | "
+        "wall ratio (peer/ours) | CPU ratio (peer/ours) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for operation in ("upload", "download"):
-        base = {k: statistics.median(r[k] for r in results[("ours", operation)])
-                for k in ("wall", "cpu", "peak_mib")}  # fmt: skip
+        base = {
+            k: statistics.median(r[k] for r in results[("ours", operation)])
+            for k in ("wall", "cpu", "peak_mib")
+        }
         for client in clients:
             runs = results[(client, operation)]
             med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "peak_mib")}
             lines.append(
-                f"| {client} | {operation} | {med['wall']:.2f} | {size_mib * MiB / med['wall'] / 1e6:.0f} "
+                f"| {client} | {operation} | {med['wall']:.2f} "
+                f"| {size_mib * MiB / med['wall'] / 1e6:.0f} "
                 f"| {med['cpu']:.2f} | {med['peak_mib']:.0f} | {med['wall'] / base['wall']:.2f} "
                 f"| {med['cpu'] / base['cpu']:.2f} |"
             )
@@ -93,19 +100,28 @@ def main() -> None:
                 for client in clients if round_number % 2 == 0 else reversed(clients):
                     for operation in ("upload", "download"):
                         target = source if operation == "upload" else work / f"out-{client}.bin"
-                        args = [info.endpoint_url, info.access_key, info.secret_key, "bench",
-                                str(target)]  # fmt: skip
+                        args = [
+                            info.endpoint_url,
+                            info.access_key,
+                            info.secret_key,
+                            "bench",
+                            str(target),
+                        ]
                         result = run_once(client, operation, args)
                         results.setdefault((client, operation), []).append(result)
-                        print(f"round {round_number + 1} {client:6} {operation:8} "
-                              f"wall {result['wall']:.2f}s cpu {result['cpu']:.2f}s "
-                              f"peak {result['peak_mib']:.0f} MiB", flush=True)  # fmt: skip
+                        print(
+                            f"round {round_number + 1} {client:6} {operation:8} "
+                            f"wall {result['wall']:.2f}s cpu {result['cpu']:.2f}s "
+                            f"peak {result['peak_mib']:.0f} MiB",
+                            flush=True,
+                        )
                         if operation == "download":
                             assert target.stat().st_size == source.stat().st_size
                             target.unlink()
     report = (
         f"{options.size_mib} MiB file, SeaweedFS on 127.0.0.1, part size 8 MiB, concurrency 8, "
-        f"medians of {options.rounds} rounds, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores.\n"
+        f"medians of {options.rounds} rounds, {time.strftime('%Y-%m-%d')}, "
+        f"{os.cpu_count()} cores.\n"
         + "".join(f"- {c}: {PAYLOAD_MODE.get(c, '')}\n" for c in clients)
         + "\n"
         + table(results, clients, options.size_mib)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import download, listing, transfer
+from . import download, listing, server_copy, transfer
 from .config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
 from .credentials import resolve_settings
 from .exceptions import (
@@ -429,6 +429,21 @@ class S3Client:
         temporary file beside it that is renamed only once complete and verified."""
         return await download.download_file(
             self, bucket, key, path, config=config or TransferConfig(), progress=progress
+        )
+
+    async def copy_file(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        config: TransferConfig | None = None,
+    ) -> TransferResult:
+        """Server-side copy of any size: CopyObject up to 5 GiB, else parallel
+        UploadPartCopy (metadata and content type carried over)."""
+        return await server_copy.copy_file(
+            self, source_bucket, source_key, bucket, key, config=config or TransferConfig()
         )
 
     async def abort_stale_uploads(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -78,6 +79,12 @@ EXAMPLES = {
         12 * MiB,
     ),
 }
+
+
+def test_document_is_the_unchanged_contract() -> None:
+    """The copy under tests/data is byte-for-byte the published document."""
+    digest = hashlib.sha256(DOC.encode()).hexdigest()
+    assert digest == "5009706ea8f381a51db3fecba789ac4af6e38620fa6d4ec433ff15121b4da508"
 
 
 def test_document_has_the_expected_examples() -> None:

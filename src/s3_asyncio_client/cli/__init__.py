@@ -1,0 +1,124 @@
+"""``s3aio``: the command line. Global options, error reporting and the command list.
+
+Failures print one line, ``s3aio: error: ...``, and exit 1 (2 for bad usage, 130 when
+interrupted); ``--debug`` adds the traceback. Commands live in small modules:
+``transfers`` (cp), ``manage`` (ls, rm, mb, rb, presign, mpu), ``local`` (serve, demo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import traceback
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from ..client import S3Client
+from ..exceptions import (
+    S3AccessDeniedError,
+    S3ConnectionError,
+    S3Error,
+    S3NoSuchBucketError,
+    S3NoSuchKeyError,
+    S3NoSuchUploadError,
+    S3TimeoutError,
+)
+
+__all__ = ["Settings", "main", "run"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Global options, shared by every command."""
+
+    endpoint_url: str | None
+    profile: str | None
+    region: str | None
+    progress: bool
+    debug: bool
+
+    def client(self, **options: Any) -> S3Client:
+        return S3Client(
+            endpoint_url=self.endpoint_url, profile=self.profile, region=self.region, **options
+        )
+
+
+def describe(error: BaseException) -> str:
+    """One line saying what failed and why, without internals or secrets."""
+    if isinstance(error, S3NoSuchBucketError):
+        return f"bucket {error.bucket!r} does not exist"
+    if isinstance(error, S3NoSuchKeyError):
+        return f"s3://{error.bucket}/{error.key} does not exist"
+    if isinstance(error, S3NoSuchUploadError):
+        return f"no such multipart upload ({error.message})"
+    if isinstance(error, S3AccessDeniedError):
+        return f"access denied ({error.error_code or error.status_code}): {error.message}"
+    if isinstance(error, S3ConnectionError | S3TimeoutError):
+        return f"endpoint unreachable: {error.message}"
+    if isinstance(error, S3Error):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def fail(settings: Settings | None, error: BaseException) -> NoReturn:
+    if settings is not None and settings.debug:
+        traceback.print_exception(error)
+    click.echo(f"s3aio: error: {describe(error)}", err=True)
+    sys.exit(1)
+
+
+def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; turn failures into one line and an exit code."""
+    try:
+        return asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        click.echo("s3aio: interrupted; run the same command again to resume", err=True)
+        sys.exit(130)
+    except (S3Error, OSError) as error:
+        fail(settings, error)
+
+
+def parse_s3_url(value: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> (bucket, key); the key may be empty."""
+    if not value.startswith("s3://") or len(value) <= 5:
+        raise click.BadParameter(f"{value!r} is not an s3://bucket/key URL")
+    bucket, _, key = value[5:].partition("/")
+    return bucket, key
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL_S3", help="S3 endpoint (default: AWS).")
+@click.option("--profile", help="Profile in ~/.aws/credentials and ~/.aws/config.")
+@click.option("--region", help="Region (default: AWS_REGION, the profile, us-east-1).")
+@click.option("--no-progress", is_flag=True, help="No progress bars, even on a terminal.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    endpoint_url: str | None,
+    profile: str | None,
+    region: str | None,
+    no_progress: bool,
+    debug: bool,
+) -> None:
+    """s3aio: fast, resumable, verified S3 transfers."""
+    ctx.obj = Settings(endpoint_url, profile, region, not no_progress, debug)
+
+
+def main() -> None:
+    from . import local, manage, transfers
+
+    for module in (transfers, manage, local):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    try:
+        cli(prog_name="s3aio")
+    except S3Error as error:  # raised while building a client, before run()
+        fail(None, error)

@@ -1,0 +1,105 @@
+"""Progress for the CLI: rich bars on a terminal, one summary line per file otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+__all__ = ["Reporter", "human_size", "parse_size"]
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+
+
+def parse_size(text: str) -> int:
+    """``"8MiB"``, ``"1GiB"``, ``"500MB"``, ``"1024"`` -> bytes."""
+    number = text.rstrip("bBiIkKmMgGtT ")
+    unit = text[len(number) :].strip().lower()
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (KeyError, ValueError):
+        raise click.BadParameter(f"{text!r} is not a size like 8MiB or 1GiB") from None
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+class Reporter:
+    """Bars (bytes, rate, ETA) for each file and the total, or plain summaries."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.live = enabled and sys.stderr.isatty()
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._total: TaskID | None = None
+
+    @contextmanager
+    def session(self, files: int = 1, total: int | None = None) -> Iterator[Reporter]:
+        if not self.live:
+            yield self
+            return
+        with self._progress:
+            if files > 1:
+                self._total = self._progress.add_task("total", total=total)
+            yield self
+
+    @contextmanager
+    def file(self, label: str, size: int | None) -> Iterator[Callable[[int, int | None], None]]:
+        """A progress callback for one transfer; prints its summary when done."""
+        start, state = time.perf_counter(), {"done": 0}
+        task = self._progress.add_task(label, total=size) if self.live else None
+
+        def update(done: int, total: int | None) -> None:
+            delta, state["done"] = done - state["done"], done
+            if task is not None:
+                self._progress.update(task, completed=done, total=total)
+                if self._total is not None:
+                    self._progress.advance(self._total, delta)
+
+        yield update
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        if not self.live:
+            done = state["done"]
+            click.echo(
+                f"{label}: {human_size(done)} in {elapsed:.1f} s ({human_size(done / elapsed)}/s)"
+            )

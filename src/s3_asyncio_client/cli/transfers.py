@@ -1,0 +1,225 @@
+"""``s3aio cp``: local to S3, S3 to local, S3 to S3; one file or a whole tree.
+
+An interrupted upload resumes when the same command runs again (the transfer
+engine's journal). Trees are copied a few files at a time (``--jobs``), each file
+with ``--concurrency`` parts in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+from pathlib import Path, PurePosixPath
+
+import click
+
+from ..client import S3Client
+from ..config import TransferConfig
+from ..exceptions import S3InvalidRequestError
+from ..multipart import first_error
+from . import Settings, parse_s3_url, run
+from .progress import Reporter, parse_size
+
+__all__ = ["COMMANDS"]
+
+
+def _metadata(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    metadata = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--metadata")
+        metadata[name] = value
+    return metadata or None
+
+
+def _local_target(directory: Path, relative: str) -> Path:
+    """``directory / relative`` for a key, refusing keys that would leave ``directory``."""
+    parts = PurePosixPath(relative).parts
+    if not parts or ".." in parts or PurePosixPath(relative).is_absolute():
+        raise S3InvalidRequestError(f"key part {relative!r} cannot be a local file name")
+    return directory.joinpath(*parts)
+
+
+class _Copier:
+    def __init__(
+        self,
+        client: S3Client,
+        config: TransferConfig,
+        reporter: Reporter,
+        content_type: str | None,
+        metadata: dict[str, str] | None,
+    ) -> None:
+        self.client, self.config, self.reporter = client, config, reporter
+        self.content_type, self.metadata = content_type, metadata
+
+    async def upload(self, path: Path, bucket: str, key: str) -> None:
+        content_type = self.content_type or mimetypes.guess_type(path.name)[0]
+        size = (await asyncio.to_thread(path.stat)).st_size
+        with self.reporter.file(f"{path} -> s3://{bucket}/{key}", size) as progress:
+            await self.client.upload_file(
+                bucket,
+                key,
+                path,
+                config=self.config,
+                progress=progress,
+                content_type=content_type,
+                metadata=self.metadata,
+            )
+
+    async def download(self, bucket: str, key: str, path: Path) -> None:
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        with self.reporter.file(f"s3://{bucket}/{key} -> {path}", None) as progress:
+            await self.client.download_file(
+                bucket, key, path, config=self.config, progress=progress
+            )
+
+    async def copy(self, bucket: str, key: str, to_bucket: str, to_key: str) -> None:
+        result = await self.client.copy_file(bucket, key, to_bucket, to_key, config=self.config)
+        click.echo(f"s3://{bucket}/{key} -> s3://{to_bucket}/{to_key}: {result['size']} bytes")
+
+
+async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> None:
+    slots = asyncio.Semaphore(jobs)
+
+    async def one(args: tuple[object, ...]) -> None:
+        async with slots:
+            await action(*args)  # type: ignore[operator]
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for args in work:
+                group.create_task(one(args))
+    except BaseExceptionGroup as errors:
+        raise first_error(errors) from None
+
+
+async def _cp(
+    settings: Settings,
+    source: str,
+    target: str,
+    recursive: bool,
+    jobs: int,
+    config: TransferConfig,
+    checksum: str,
+    content_type: str | None,
+    metadata: dict[str, str] | None,
+) -> None:
+    options = {} if checksum == "auto" else {"checksum": None if checksum == "none" else checksum}
+    async with settings.client(
+        max_connections=max(32, jobs * config.max_concurrency), **options
+    ) as client:
+        reporter = Reporter(settings.progress)
+        copier = _Copier(client, config, reporter, content_type, metadata)
+        remote_source, remote_target = source.startswith("s3://"), target.startswith("s3://")
+        if not remote_source and not remote_target:
+            raise click.UsageError("one of SOURCE and TARGET must be an s3:// URL")
+        work: list[tuple[object, ...]] = []
+        if not recursive:
+            work = [_single(source, target, remote_source, remote_target)]
+        elif not remote_source:
+            root = Path(source)
+            if not await asyncio.to_thread(root.is_dir):
+                raise S3InvalidRequestError(f"{source!r} is not a directory")
+            bucket, prefix = parse_s3_url(target)
+            files = await asyncio.to_thread(
+                lambda: sorted(p for p in root.rglob("*") if p.is_file())
+            )
+            base = prefix.rstrip("/") + "/" if prefix else ""
+            work = [(p, bucket, base + p.relative_to(root).as_posix()) for p in files]
+        else:
+            bucket, prefix = parse_s3_url(source)
+            keys = [o["key"] async for o in client.iter_objects(bucket, prefix=prefix)]
+            if remote_target:
+                to_bucket, to_prefix = parse_s3_url(target)
+                work = [(bucket, k, to_bucket, to_prefix + k[len(prefix) :]) for k in keys]
+            else:
+                work = [
+                    (bucket, k, _local_target(Path(target), k[len(prefix) :].lstrip("/")))
+                    for k in keys
+                ]
+        kind = work[0] if work else ()
+        action = (
+            copier.upload
+            if isinstance(kind[0], Path)
+            else copier.copy
+            if len(kind) == 4
+            else copier.download
+        )
+        with reporter.session(files=len(work)):
+            await _each(jobs, work, action)
+
+
+def _single(
+    source: str, target: str, remote_source: bool, remote_target: bool
+) -> tuple[object, ...]:
+    if not remote_source:
+        bucket, key = parse_s3_url(target)
+        path = Path(source)
+        return (path, bucket, key + path.name if not key or key.endswith("/") else key)
+    bucket, key = parse_s3_url(source)
+    if not key:
+        raise click.UsageError(f"{source!r} names no object; use --recursive for a prefix")
+    if remote_target:
+        to_bucket, to_key = parse_s3_url(target)
+        return (bucket, key, to_bucket, to_key or PurePosixPath(key).name)
+    path = Path(target)
+    if target.endswith(os.sep) or path.is_dir():
+        path = path / PurePosixPath(key).name
+    return (bucket, key, path)
+
+
+@click.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("-r", "--recursive", is_flag=True, help="Copy a directory or a prefix.")
+@click.option("--part-size", help="Part size, e.g. 8MiB (default: automatic).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, help="Parts in flight.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, help="Files at once (--recursive).")
+@click.option(
+    "--checksum",
+    type=click.Choice(["auto", "crc32c", "crc32", "sha256", "none"]),
+    default="auto",
+    help="Per-part checksum the server verifies.",
+)
+@click.option("--content-type", help="Content type (default: guessed from the file name).")
+@click.option("--metadata", multiple=True, help="NAME=VALUE user metadata; repeatable.")
+@click.option("--no-resume", is_flag=True, help="Abort a failed upload instead of keeping it.")
+@click.pass_obj
+def cp(
+    settings: Settings,
+    source: str,
+    target: str,
+    recursive: bool,
+    part_size: str | None,
+    concurrency: int,
+    jobs: int,
+    checksum: str,
+    content_type: str | None,
+    metadata: tuple[str, ...],
+    no_resume: bool,
+) -> None:
+    """Copy SOURCE to TARGET: a local path or an s3://bucket/key URL on either side."""
+    config = TransferConfig(
+        part_size=parse_size(part_size) if part_size else None,
+        max_concurrency=concurrency,
+        resume=not no_resume,
+    )
+    run(
+        settings,
+        _cp(
+            settings,
+            source,
+            target,
+            recursive,
+            jobs,
+            config,
+            checksum,
+            content_type,
+            _metadata(metadata),
+        ),
+    )
+
+
+COMMANDS = [cp]

@@ -1,0 +1,66 @@
+"""Server-side copies of any size: one CopyObject up to 5 GiB, UploadPartCopy beyond.
+
+No byte passes through this process either way. The parts of a multipart copy run
+in parallel (``TransferConfig.max_concurrency``); a failure aborts the upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from .config import TransferConfig
+from .multipart import abort_quietly, first_error
+from .protocol.limits import MAX_PUT_SIZE, plan_part_size
+from .transfer import TransferResult
+
+if TYPE_CHECKING:
+    from .client import S3Client
+
+__all__ = ["copy_file"]
+
+
+async def copy_file(
+    client: S3Client,
+    source_bucket: str,
+    source_key: str,
+    bucket: str,
+    key: str,
+    *,
+    config: TransferConfig,
+    single_copy_limit: int = MAX_PUT_SIZE,
+) -> TransferResult:
+    """``S3Client.copy_file``: see there."""
+    info = await client.head_object(source_bucket, source_key)
+    size = info["content_length"]
+    if size <= single_copy_limit:
+        result = await client.copy_object(source_bucket, source_key, bucket, key)
+        return TransferResult(etag=result["etag"], size=size, parts_count=0, skipped_bytes=0)
+    part_size = plan_part_size(size, config.part_size or 512 * 1024 * 1024)
+    upload = await client.create_multipart_upload(
+        bucket, key, content_type=info["content_type"], metadata=info["metadata"]
+    )
+    slots = asyncio.Semaphore(config.max_concurrency)
+
+    async def copy_part(number: int, first: int) -> None:
+        async with slots:
+            last = min(first + part_size, size) - 1
+            await upload.upload_part_copy(
+                number, source_bucket, source_key, byte_range=(first, last)
+            )
+
+    try:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for number, first in enumerate(range(0, size, part_size), start=1):
+                    group.create_task(copy_part(number, first))
+        except BaseExceptionGroup as errors:
+            raise first_error(errors) from None
+        completed = await upload.complete()
+    except BaseException:
+        if upload._state == "open":
+            await abort_quietly(upload)
+        raise
+    return TransferResult(
+        etag=completed["etag"], size=size, parts_count=completed["parts_count"], skipped_bytes=0
+    )
