@@ -146,15 +146,11 @@ class S3Client:
         return await self.transport.send(request, bucket=bucket, key=key)
 
     async def _call(
-        self,
-        builder: Callable[..., HttpRequest],
-        bucket: str,
-        key: str | None = None,
-        **options: Any,
+        self, builder: Callable[..., HttpRequest], bucket: str, *key: str, **options: Any
     ) -> HttpResponse:
         """Build (``builder(endpoint, bucket[, key], **options)``) and send one request."""
-        where = (bucket,) if key is None else (bucket, key)
-        return await self._send(builder(self.endpoint, *where, **options), bucket, key)
+        request = builder(self.endpoint, bucket, *key, **options)
+        return await self._send(request, bucket, key[0] if key else None)
 
     # Buckets
 

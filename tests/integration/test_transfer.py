@@ -223,11 +223,19 @@ async def test_cancellation_without_resume_aborts_and_leaks_nothing(
     source = tmp_path / "data.bin"
     source.write_bytes(os.urandom(10 * PART))
     cfg = config(tmp_path, resume=False)
-    task = asyncio.create_task(client.upload_file(bucket, "obj", source, config=cfg))
-    await asyncio.sleep(0.3)
-    task.cancel()
+    tasks: list[asyncio.Task[object]] = []
+
+    def cancel_midway(done: int, total: int | None) -> None:
+        if done >= 2 * PART and not tasks[0].cancelling():
+            tasks[0].cancel()
+
+    tasks.append(
+        asyncio.create_task(
+            client.upload_file(bucket, "obj", source, config=cfg, progress=cancel_midway)
+        )
+    )
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await tasks[0]
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert [u async for u in client.iter_multipart_uploads(bucket)] == []
     with pytest.raises(Exception, match=r"NoSuchKey|does not exist"):
