@@ -300,6 +300,8 @@ def start_seaweedfs(
     def make() -> tuple[list[str], ServerInfo]:
         shutil.rmtree(data, ignore_errors=True)  # a failed attempt may have left state
         data.mkdir()
+        # One volume per new collection instead of 7 (weed reads master.toml from its cwd).
+        (root / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\n")
         master, volume, filer, s3 = pick_ports(4, with_grpc_twin=True)
         argv = [
             _find_binary("weed"),
@@ -321,7 +323,10 @@ def start_seaweedfs(
             "-master.telemetry=false",  # it would try to reach the internet
             "-master.resumeState=false",  # else a restart waits ~20 s for a leader election
             "-master.volumeSizeLimitMB=256",  # do not pre-allocate gigabytes
-            "-volume.max=0",
+            # Every bucket is a collection with volumes of its own: the default limit
+            # (free disk / volume size) runs out after a few dozen test buckets, then
+            # every write fails with "No writable volumes" (500 InternalError).
+            "-volume.max=4000",
             "-volume.preStopSeconds=0",  # default 10 s of lingering on SIGTERM
         ]
         info = ServerInfo(
