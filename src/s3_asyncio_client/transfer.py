@@ -121,8 +121,14 @@ class _Pipeline:
         self.upload, self.meter, self.journal = upload, meter, journal
         self.pool: asyncio.Queue[bytearray] = asyncio.Queue()
         self.on_the_wire = asyncio.Semaphore(concurrency)
-        for _ in range(concurrency + 1):
-            self.pool.put_nowait(bytearray(part_size))
+        self._part_size, self._unallocated = part_size, concurrency + 1
+
+    async def buffer(self) -> bytearray:
+        """A free buffer; allocated on first need, so a small upload takes little."""
+        if self.pool.empty() and self._unallocated:
+            self._unallocated -= 1
+            return bytearray(self._part_size)
+        return await self.pool.get()
 
     async def send(self, number: int, buffer: bytearray, count: int, checksum: str | None) -> None:
         try:
@@ -160,7 +166,7 @@ async def _feed_file(
         if number in done:
             continue
         offset = (number - 1) * part_size
-        buffer = await pipeline.pool.get()
+        buffer = await pipeline.buffer()
         view = memoryview(buffer)[: min(part_size, size - offset)]
         count, checksum = await asyncio.to_thread(_read_part, file, view, offset, algorithm)
         if count != len(view):
@@ -180,7 +186,7 @@ async def _feed_stream(
     algorithm, total, pending = pipeline.upload.checksum, 0, b""
     for number in range(1, MAX_PARTS + 1):
         size = base << ((number - 1) // 2000)
-        buffer = await pipeline.pool.get()
+        buffer = await pipeline.buffer()
         if len(buffer) < size:
             buffer = bytearray(size)
         count, ended = 0, False
