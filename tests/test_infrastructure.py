@@ -76,7 +76,9 @@ def test_min_part_size_is_what_server_info_says(
 ) -> None:
     direct.create_bucket(Bucket=bucket_name)
     minimum = s3_server.min_part_size
-    for size, should_work in ((minimum - 1, False), (minimum, True)):
+    # With no minimum (the embedded server), a one-byte part must be accepted.
+    cases = ((minimum - 1, False), (minimum, True)) if minimum else ((1, True),)
+    for size, should_work in cases:
         key = f"mpu-{size}"
         upload_id = direct.create_multipart_upload(Bucket=bucket_name, Key=key)["UploadId"]
         parts = []

@@ -21,11 +21,30 @@ from .exceptions import (
     S3TimeoutError,
 )
 from .multipart import MultipartUpload, UploadResult
+from .sync import Bucket, Client, Object, ObjectEntry, ObjectProps
+from .sync_io import (
+    CompleteResponse,
+    ObjectReader,
+    ObjectStream,
+    ObjectWriter,
+    PartWriter,
+    SyncMultipartUpload,
+)
 from .transfer import TransferResult
 
 __all__ = [
+    "Bucket",
+    "Client",
+    "CompleteResponse",
     "GetObjectResult",
     "MultipartUpload",
+    "Object",
+    "ObjectEntry",
+    "ObjectProps",
+    "ObjectReader",
+    "ObjectStream",
+    "ObjectWriter",
+    "PartWriter",
     "RetryConfig",
     "S3AccessDeniedError",
     "S3Client",
@@ -44,6 +63,7 @@ __all__ = [
     "S3ServerError",
     "S3SlowDownError",
     "S3TimeoutError",
+    "SyncMultipartUpload",
     "Timeouts",
     "TransferConfig",
     "TransferResult",

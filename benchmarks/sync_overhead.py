@@ -1,0 +1,173 @@
+"""What the sync facade costs over the async client: sequential small PUTs, both ways.
+
+    python benchmarks/sync_overhead.py [--count 1000] [--size 1024] [--rounds 3]
+                                       [--server local|seaweedfs]
+
+One server on 127.0.0.1 (the embedded server as a child process, or SeaweedFS via
+tests/servers.py), stopped by PID at the end. Each round times ``--count`` sequential
+``Object.put_content`` calls of ``--size`` bytes through ``Client`` (each a portal
+round trip from this thread to the loop thread), and the same count of sequential
+``await S3Client.put_object`` in ``asyncio.run``; the order alternates between rounds,
+and each side warms up (connection, first request) untimed. Both send the same
+requests (UNSIGNED-PAYLOAD with a CRC32C/CRC32 checksum header: loopback). Prints the
+median wall times, their ratio (sync / async), the extra time per call, and the bare
+portal round trip (a no-op coroutine) for scale. A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import TEST_ACCESS_KEY, TEST_SECRET_KEY, ServerInfo, seaweedfs  # noqa: E402
+
+from s3_asyncio_client import Client, S3Client  # noqa: E402
+
+BUCKET = "sync-overhead"
+WARMUP = 50
+
+
+@contextmanager
+def local_server(root: Path) -> Iterator[ServerInfo]:
+    """``python -m s3_asyncio_client.server`` in a child process (its own GIL)."""
+    log = root / "local.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "s3_asyncio_client.server", "--root", str(root / "data"),
+                "--port", "0", "--access-key", TEST_ACCESS_KEY, "--secret-key", TEST_SECRET_KEY,
+            ],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            lines = log.read_text(errors="replace").splitlines()
+            urls = [line.rsplit(" at ", 1)[1] for line in lines if " at http://" in line]
+            if urls:
+                yield ServerInfo(
+                    name="local",
+                    endpoint_url=urls[0].strip(),
+                    access_key=TEST_ACCESS_KEY,
+                    secret_key=TEST_SECRET_KEY,
+                    checks_signatures=True,
+                    min_part_size=0,
+                )
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the embedded server did not start:\n{log.read_text()}")
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+def time_sync(info: ServerInfo, count: int, body: bytes, tag: str) -> tuple[float, float]:
+    """Seconds for ``count`` sync puts, and for one bare portal round trip."""
+    with Client(
+        info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+        bucket = client.bucket(BUCKET)
+        for i in range(WARMUP):
+            bucket.object(f"warm/sync-{i}").put_content(body)
+        started = time.perf_counter()
+        for i in range(count):
+            bucket.object(f"{tag}/sync-{i}").put_content(body)
+        elapsed = time.perf_counter() - started
+
+        async def nothing() -> None:
+            return None
+
+        portal = client._core.portal
+        started = time.perf_counter()
+        for _ in range(count):
+            portal.call(nothing)
+        round_trip = (time.perf_counter() - started) / count
+    return elapsed, round_trip
+
+
+async def time_async(info: ServerInfo, count: int, body: bytes, tag: str) -> float:
+    async with S3Client(
+        endpoint_url=info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+        for i in range(WARMUP):
+            await client.put_object(BUCKET, f"warm/async-{i}", body)
+        started = time.perf_counter()
+        for i in range(count):
+            await client.put_object(BUCKET, f"{tag}/async-{i}", body)
+        return time.perf_counter() - started
+
+
+def measure(info: ServerInfo, count: int, size: int, rounds: int) -> None:
+    body = os.urandom(size)
+    with Client(
+        info.endpoint_url, access_key=info.access_key, secret_key=info.secret_key
+    ) as client:
+        client.bucket(BUCKET).create(exist_ok=True)
+        mode = "signed SHA-256" if client._core.s3.transport.signs_payload else "UNSIGNED-PAYLOAD"
+        checksum = client._core.s3.checksum
+    sync_times: list[float] = []
+    async_times: list[float] = []
+    trips: list[float] = []
+    for n in range(rounds):
+        sides = ["sync", "async"] if n % 2 == 0 else ["async", "sync"]
+        for side in sides:
+            if side == "sync":
+                elapsed, trip = time_sync(info, count, body, f"r{n}")
+                sync_times.append(elapsed)
+                trips.append(trip)
+            else:
+                async_times.append(asyncio.run(time_async(info, count, body, f"r{n}")))
+    sync_s, async_s = statistics.median(sync_times), statistics.median(async_times)
+    print(f"server: {info.name} at {info.endpoint_url}; payload {mode}, checksum {checksum}")
+    print(f"{count} sequential PUTs of {size} B, median of {rounds} rounds (order alternating)")
+    print(f"  async S3Client.put_object : {async_s:7.3f} s  ({async_s / count * 1e6:6.0f} us/op)")
+    print(f"  sync  Object.put_content  : {sync_s:7.3f} s  ({sync_s / count * 1e6:6.0f} us/op)")
+    print(f"  ratio sync / async        : {sync_s / async_s:7.3f}")
+    print(f"  extra per sync call       : {(sync_s - async_s) / count * 1e6:7.0f} us")
+    print(f"  bare portal round trip    : {statistics.median(trips) * 1e6:7.0f} us")
+    print(f"  samples sync  : {', '.join(f'{t:.3f}' for t in sync_times)}")
+    print(f"  samples async : {', '.join(f'{t:.3f}' for t in async_times)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--server", choices=["local", "seaweedfs"], default="local")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sync-overhead-") as scratch:
+        root = Path(scratch)
+        start = local_server if args.server == "local" else seaweedfs
+        with start(root) as info:
+            measure(info, args.count, args.size, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
