@@ -7,8 +7,10 @@ demos). Not for production: one process, one disk, no replication.
                           access_key=server.access_key, secret_key=server.secret_key)
 
 ``python -m s3_asyncio_client.server --root DIR --port 8080`` serves in the foreground.
-Modules: app (routing, error replies), auth (SigV4), payload (bodies), storage/blobs/
-index (disk), buckets/objects/multipart (handlers), listing, conditions, runner.
+Modules: runner (LocalS3Server, serve), app (routing, error replies), call (one
+request), auth and keys (SigV4, identities), payload (request bodies), storage, blobs
+and index (disk), buckets, objects, multipart and completion (handlers), listing and
+conditions (pure rules), errors (S3 codes).
 """
 
 from __future__ import annotations

@@ -150,29 +150,25 @@ class Dispatcher:
             )
             return await handler(call)
         except S3Fault as fault:
-            return self._error(request, fault, request_id, bucket, key)
+            return self._error(request, fault, request_id, bucket)
         except (ConnectionError, OSError) as exc:
             if request.transport is None or request.transport.is_closing():
                 raise  # the client went away: nobody to answer
             log.exception("request %s failed", request_id)
             internal = S3Fault("InternalError", f"We encountered an internal error: {exc}")
-            return self._error(request, internal, request_id, bucket, key)
+            return self._error(request, internal, request_id, bucket)
         except Exception as exc:
             log.exception("request %s failed", request_id)
             internal = S3Fault("InternalError", f"We encountered an internal error: {exc!r}")
-            return self._error(request, internal, request_id, bucket, key)
+            return self._error(request, internal, request_id, bucket)
 
     def _error(
-        self,
-        request: web.BaseRequest,
-        fault: S3Fault,
-        request_id: str,
-        bucket: str | None,
-        key: str | None,
+        self, request: web.BaseRequest, fault: S3Fault, request_id: str, bucket: str | None
     ) -> web.StreamResponse:
         headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id, "Server": "LocalS3"}
         headers.update(fault.headers)
-        resource = "/" if bucket is None else f"/{bucket}" + (f"/{key}" if key else "")
+        # The raw path: a key may hold characters an XML document cannot carry.
+        resource = request.raw_path.partition("?")[0] or "/"
         body = b""
         if request.method != "HEAD" and fault.status != 304:
             headers["Content-Type"] = "application/xml"

@@ -136,15 +136,20 @@ class Verifier:
         self, method: str, raw_path: str, raw_query: str, headers: Headers
     ) -> Identity:
         """The identity behind a request; raises S3Fault when it does not verify."""
-        declared = headers.get("x-amz-content-sha256")
         authorization = headers.get("authorization")
-        presigned = "X-Amz-Algorithm=" in raw_query or "x-amz-algorithm=" in raw_query.lower()
-        if self.keyring is None:
-            return Identity(None, declared or UNSIGNED_PAYLOAD)
+        presigned = "x-amz-algorithm=" in raw_query.lower()
+        if self.keyring is None:  # auth off: signatures are ignored, bodies still decoded
+            return Identity(None, headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD)
         if authorization:
             return self._header_auth(method, raw_path, raw_query, headers, authorization)
         if presigned:
             return self._presigned_auth(method, raw_path, raw_query, headers)
+        if "AWSAccessKeyId=" in raw_query:
+            raise S3Fault(
+                "InvalidRequest",
+                "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 "
+                "(boto3: Config(signature_version='s3v4')).",
+            )
         raise S3Fault("AccessDenied", "Anonymous access is not allowed on this server.")
 
     def _credentials(self, credential: str) -> tuple[Credentials, str, str]:

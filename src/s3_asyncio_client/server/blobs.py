@@ -5,8 +5,9 @@ Rules:
 1. A body is written to ``tmp/<random>`` and renamed to ``blobs/<xx>/<random>`` only
    when whole and verified, so a file under ``blobs/`` is always complete.
 2. A blob is never modified after it is published; replacing an object publishes a
-   new blob and unlinks the old one after the index points elsewhere. A reader that
-   opened the old file keeps reading the old bytes (POSIX unlink semantics).
+   new blob and unlinks the old one after the index points elsewhere (and after its
+   readers are done, see storage.py). An object may be several blobs in a row
+   (multipart), and two objects may share a blob's bytes through hard links (copies).
 3. Keys never become paths: a blob name is 32 hex digits, so no key (``../..``,
    ``/abs``, NUL) can reach the file system.
 4. At startup everything in ``tmp/`` and every blob the index does not reference is
@@ -85,23 +86,26 @@ class Blobs:
         try:
             os.link(self.path(name), self.path(new))
         except FileNotFoundError:
-            raise
+            raise  # the source was replaced meanwhile: the caller says NoSuchKey
         except OSError:
-            return None
+            return None  # EPERM, EXDEV, EMLINK...: the caller copies instead
         return new
 
-    def remove(self, names: Iterable[str | None]) -> None:
+    def remove(self, names: Iterable[str]) -> None:
         for name in names:
-            if name:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path(name))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path(name))
 
     def open(self, name: str) -> int:
         """A read-only descriptor; FileNotFoundError if the blob was just replaced."""
         return os.open(self.path(name), os.O_RDONLY)
 
     def concat(self, names: list[str], temp: TempBlob) -> None:
-        """Append the blobs to ``temp`` in order, in the kernel where it can."""
+        """Append the blobs to ``temp`` in order, in the kernel where it can.
+
+        sendfile, not copy_file_range: appending with copy_file_range measured 5x
+        the system time here (ext4, 1 GiB: 1.7 s against 0.35 s).
+        """
         assert temp.fd is not None
         for name in names:
             with open(self.path(name), "rb") as source:
@@ -109,7 +113,7 @@ class Blobs:
                 copied = 0
                 try:
                     while copied < size:
-                        done = os.copy_file_range(source.fileno(), temp.fd, size - copied)
+                        done = os.sendfile(temp.fd, source.fileno(), copied, size - copied)
                         if done == 0:
                             break
                         copied += done
@@ -122,22 +126,33 @@ class Blobs:
                     raise OSError(f"blob {name} shrank while being copied")
 
     def copy_range(
-        self, name: str, start: int, length: int, temp: TempBlob, observe: Callable[[bytes], None]
+        self,
+        segments: Iterable[tuple[str, int]],
+        start: int,
+        length: int,
+        temp: TempBlob,
+        observe: Callable[[bytes], None],
     ) -> None:
-        """Copy ``length`` bytes from ``start`` of a blob into ``temp``, showing each
-        piece to ``observe`` (for hashing)."""
-        fd = self.open(name)
-        try:
-            offset, end = start, start + length
-            while offset < end:
-                chunk = os.pread(fd, min(COPY_CHUNK, end - offset), offset)
-                if not chunk:
-                    raise OSError(f"blob {name} is shorter than expected")
-                observe(chunk)
-                temp.write(chunk)
-                offset += len(chunk)
-        finally:
-            os.close(fd)
+        """Copy ``length`` bytes from ``start`` of the object made of ``segments`` into
+        ``temp``, showing each piece to ``observe`` (for hashing)."""
+        end = start + length  # exclusive
+        base = 0
+        for name, size in segments:
+            lo, hi = max(start, base), min(end, base + size)
+            if lo < hi:
+                fd = self.open(name)
+                try:
+                    offset = lo - base
+                    while offset < hi - base:
+                        chunk = os.pread(fd, min(COPY_CHUNK, hi - base - offset), offset)
+                        if not chunk:
+                            raise OSError(f"blob {name} is shorter than expected")
+                        observe(chunk)
+                        temp.write(chunk)
+                        offset += len(chunk)
+                finally:
+                    os.close(fd)
+            base += size
 
     def sweep(self, referenced: set[str]) -> int:
         """Remove temp files and unreferenced blobs (rule 4); how many went."""

@@ -185,7 +185,7 @@ async def delete_objects(call: Call) -> web.StreamResponse:
     if len(objects) > MAX_DELETE:
         raise S3Fault("MalformedXML", f"DeleteObjects takes at most {MAX_DELETE} keys per request")
     results: list[tuple[str, Content]] = []
-    removed: list[str | None] = []
+    removed: list[str] = []
     for node in objects:
         key = node.find_text("Key") or ""
         problem = key_problem(key)
@@ -193,7 +193,7 @@ async def delete_objects(call: Call) -> web.StreamResponse:
             code, message = problem
             results.append(("Error", {"Key": key, "Code": code, "Message": message}))
             continue
-        removed.append(index.delete_object(call.bucket, key))
+        removed += index.delete_object(call.bucket, key)
         if not quiet:
             results.append(("Deleted", {"Key": key}))
     await call.storage.remove(removed)

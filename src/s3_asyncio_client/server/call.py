@@ -50,9 +50,8 @@ class Call:
 
     @property
     def resource(self) -> str:
-        if self.bucket is None:
-            return "/"
-        return f"/{self.bucket}" + (f"/{self.key}" if self.key is not None else "")
+        """The raw request path, as S3's error documents name it."""
+        return self.request.raw_path.partition("?")[0] or "/"
 
     def now(self) -> float:
         return self.settings.clock()

@@ -1,25 +1,21 @@
-"""CompleteMultipartUpload: check the request, assemble the object, swap it in.
+"""CompleteMultipartUpload: check the request, then swap the upload for the object.
 
 Rules:
 
-1. The request is checked before any byte moves: parts ascending (InvalidPartOrder),
+1. The request is checked first: parts ascending (InvalidPartOrder),
    each part present with the ETag (and checksum) given (InvalidPart), and in strict
    mode every part but the last at least 5 MiB (EntityTooSmall) and a checksum for
    every part when the upload has an algorithm. Parts not named are discarded.
-2. The object's bytes are the parts concatenated into a new blob (in the kernel where
-   possible); the index then swaps upload for object in one transaction (see
-   storage.py for why a kill at any moment leaves old or new, whole). The ETag is MD5
-   of the part MD5s, ``-N``; with a checksum algorithm, the object checksum is the
-   algorithm over the part checksums, ``-N`` (S3's composite checksum).
-3. If assembling takes longer than a few seconds the reply starts (200) and carries
-   whitespace until the result, or an ``<Error>``, is ready: S3 does the same so that
-   clients do not time out. The document then has no XML declaration, which may not
-   follow whitespace.
+2. Nothing is copied: the chosen parts' blobs become the object's segments, and one
+   index transaction swaps upload for object (see storage.py for why a kill at any
+   moment leaves the old version or the new one, whole). So completion takes
+   milliseconds at any size, and S3's 200-then-whitespace keep-alive is never needed.
+   The ETag is MD5 of the part MD5s, ``-N``; with a checksum algorithm, the object
+   checksum is the algorithm over the part checksums, ``-N`` (S3's composite one).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from typing import cast
@@ -27,7 +23,7 @@ from typing import cast
 from aiohttp import web
 
 from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
-from ..protocol.documents import Content, XmlNode, render
+from ..protocol.documents import Content, XmlNode
 from ..protocol.limits import MIN_PART_SIZE
 from .call import Call
 from .conditions import check_write
@@ -37,8 +33,6 @@ from .multipart import upload_of
 from .payload import read_xml
 
 __all__ = ["complete_upload"]
-
-KEEPALIVE_AFTER = 3.0
 
 
 def _requested_parts(document: XmlNode) -> list[tuple[int, str, dict[str, str]]]:
@@ -131,29 +125,13 @@ def _composite(upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
     return {alg: f"{running.value()}-{len(parts)}"}
 
 
-async def _assemble(
-    call: Call, upload: UploadRecord, parts: list[PartRecord]
-) -> tuple[ObjectRecord, list[str]]:
-    """Rule 3: concatenate, publish, swap in the index; the object and the blobs left
-    to remove."""
-    assert call.bucket is not None
-    assert call.key is not None
-    storage = call.storage
-    temp = await storage.run(storage.blobs.create_temp)
-    try:
-        await storage.run(storage.blobs.concat, [part.blob for part in parts], temp)
-        name = await storage.run(storage.blobs.publish, temp)
-    except FileNotFoundError:
-        await storage.discard(temp)
-        raise S3Fault("NoSuchUpload", "The specified upload does not exist.") from None
-    except BaseException:
-        await storage.discard(temp)
-        raise
+def _object(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
+    """Rule 2: the object the chosen parts make, their blobs as its segments."""
     md5s = b"".join(bytes.fromhex(part.etag.strip('"')) for part in parts)
-    record = ObjectRecord(
-        call.bucket,
-        call.key,
-        name,
+    return ObjectRecord(
+        upload.bucket,
+        upload.key,
+        tuple((part.blob, part.size) for part in parts),
         sum(part.size for part in parts),
         f'"{hashlib.md5(md5s).hexdigest()}-{len(parts)}"',
         call.now(),
@@ -163,18 +141,21 @@ async def _assemble(
         _composite(upload, parts),
         len(parts),
     )
-    try:
-        if "if-match" in call.headers or "if-none-match" in call.headers:
-            existing = storage.index.get_object(call.bucket, call.key)
-            check_write(call.headers, existing.etag if existing else None)
-        leftovers = storage.index.complete_upload(upload, record)
-    except BaseException:
-        await storage.remove([name])
-        raise
-    return record, leftovers
 
 
-def _result(call: Call, record: ObjectRecord) -> list[tuple[str, Content]]:
+async def complete_upload(call: Call) -> web.StreamResponse:
+    upload_of(call)  # NoSuchUpload before the body is read
+    document = await read_xml(call.request, call.identity)
+    # From here on no await until the commit: the parts checked are the parts used,
+    # even if the same upload is being completed, aborted or added to concurrently.
+    upload = upload_of(call)
+    parts = _chosen_parts(call, upload, document)
+    record = _object(call, upload, parts)
+    index = call.storage.index
+    if "if-match" in call.headers or "if-none-match" in call.headers:
+        existing = index.get_object(record.bucket, record.key)
+        check_write(call.headers, existing.etag if existing else None)
+    await call.storage.remove(index.complete_upload(upload, record))
     host = f"{call.request.scheme}://{call.request.host}"
     items: list[tuple[str, Content]] = [
         ("Location", f"{host}/{record.bucket}/{record.key}"),
@@ -183,38 +164,4 @@ def _result(call: Call, record: ObjectRecord) -> list[tuple[str, Content]]:
         ("ETag", record.etag),
     ]
     items += [(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()]
-    return items
-
-
-async def complete_upload(call: Call) -> web.StreamResponse:
-    upload = upload_of(call)
-    parts = _chosen_parts(call, upload, await read_xml(call.request, call.identity))
-    task = asyncio.ensure_future(_assemble(call, upload, parts))
-    done, _ = await asyncio.wait({task}, timeout=KEEPALIVE_AFTER)
-    if done:
-        record, leftovers = task.result()
-        await call.storage.remove(leftovers)
-        return call.xml("CompleteMultipartUploadResult", _result(call, record))
-    headers = call.base_headers()
-    headers["Content-Type"] = "application/xml"
-    response = web.StreamResponse(status=200, headers=headers)
-    await response.prepare(call.request)
-    while not task.done():
-        await response.write(b" ")
-        await asyncio.wait({task}, timeout=KEEPALIVE_AFTER)
-    try:
-        record, leftovers = task.result()
-    except S3Fault as fault:
-        items: list[tuple[str, Content]] = [
-            ("Code", fault.code),
-            ("Message", fault.message),
-            ("Resource", call.resource),
-            ("RequestId", call.request_id),
-        ]
-        document = render("Error", items, namespace=False)
-    else:
-        await call.storage.remove(leftovers)
-        document = render("CompleteMultipartUploadResult", _result(call, record))
-    await response.write(document.split(b"?>", 1)[1])
-    await response.write_eof()
-    return response
+    return call.xml("CompleteMultipartUploadResult", items)

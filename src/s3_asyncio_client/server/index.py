@@ -12,6 +12,8 @@ Rules:
    as S3 lists them.
 4. A row never names a blob that is not whole: blobs are published before the row that
    names them is committed, and unlinked only after the row stops naming them.
+5. An object is a list of segments (blob, size): one for a PUT, the parts of a
+   multipart upload once completed (completion moves part blobs, it copies nothing).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from pathlib import Path
 
 from .errors import S3Fault
 
-__all__ = ["Index", "ObjectRecord", "PartRecord", "UploadRecord"]
+__all__ = ["Index", "ObjectRecord", "PartRecord", "Segment", "UploadRecord"]
+
+Segment = tuple[str, int]  # (blob name, size)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
-    bucket TEXT NOT NULL, key TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+    bucket TEXT NOT NULL, key TEXT NOT NULL, blobs TEXT NOT NULL, size INTEGER NOT NULL,
     etag TEXT NOT NULL, modified REAL NOT NULL, content_type TEXT NOT NULL,
     metadata TEXT NOT NULL, headers TEXT NOT NULL, checksums TEXT NOT NULL,
     parts INTEGER NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
@@ -48,7 +52,7 @@ CREATE TABLE IF NOT EXISTS parts (
 class ObjectRecord:
     bucket: str
     key: str
-    blob: str
+    blobs: tuple[Segment, ...]
     size: int
     etag: str
     modified: float
@@ -86,7 +90,7 @@ def _object(row: sqlite3.Row) -> ObjectRecord:
     return ObjectRecord(
         row["bucket"],
         row["key"],
-        row["blob"],
+        tuple((name, size) for name, size in json.loads(row["blobs"])),
         row["size"],
         row["etag"],
         row["modified"],
@@ -96,6 +100,10 @@ def _object(row: sqlite3.Row) -> ObjectRecord:
         json.loads(row["checksums"]),
         row["parts"],
     )
+
+
+def _names(blobs_json: str) -> list[str]:
+    return [name for name, _ in json.loads(blobs_json)]
 
 
 def _upload(row: sqlite3.Row) -> UploadRecord:
@@ -132,6 +140,9 @@ class Index:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        # Every request asks whether its bucket exists: answer from memory (rule 1
+        # keeps this set and the table in step: both change in the same call).
+        self._buckets = {row["name"] for row in self._db.execute("SELECT name FROM buckets")}
 
     def close(self) -> None:
         self._db.close()
@@ -154,15 +165,14 @@ class Index:
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO buckets (name, created) VALUES (?, ?)", (name, now)
         )
+        self._buckets.add(name)
         return cursor.rowcount == 1
 
     def bucket_exists(self, name: str) -> bool:
-        return (
-            self._db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is not None
-        )
+        return name in self._buckets
 
     def require_bucket(self, name: str) -> None:
-        if not self.bucket_exists(name):
+        if name not in self._buckets:
             raise S3Fault("NoSuchBucket", "The specified bucket does not exist")
 
     def list_buckets(self) -> list[tuple[str, float]]:
@@ -192,6 +202,7 @@ class Index:
             db.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
             self._commit()
+            self._buckets.discard(name)
         except BaseException:
             self._rollback()
             raise
@@ -205,16 +216,16 @@ class Index:
         ).fetchone()
         return _object(row) if row else None
 
-    def _upsert(self, db: sqlite3.Connection, record: ObjectRecord) -> str | None:
+    def _upsert(self, db: sqlite3.Connection, record: ObjectRecord) -> list[str]:
         old = db.execute(
-            "SELECT blob FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key)
+            "SELECT blobs FROM objects WHERE bucket = ? AND key = ?", (record.bucket, record.key)
         ).fetchone()
         db.execute(
             "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.bucket,
                 record.key,
-                record.blob,
+                json.dumps(record.blobs),
                 record.size,
                 record.etag,
                 record.modified,
@@ -225,10 +236,10 @@ class Index:
                 record.parts,
             ),
         )
-        return old["blob"] if old else None
+        return _names(old["blobs"]) if old else []
 
-    def put_object(self, record: ObjectRecord) -> str | None:
-        """Store ``record`` (the bucket must exist); the replaced blob, if any."""
+    def put_object(self, record: ObjectRecord) -> list[str]:
+        """Store ``record`` (the bucket must exist); the blobs it replaced."""
         db = self._transaction()
         try:
             self.require_bucket(record.bucket)
@@ -239,11 +250,12 @@ class Index:
             raise
         return old
 
-    def delete_object(self, bucket: str, key: str) -> str | None:
+    def delete_object(self, bucket: str, key: str) -> list[str]:
+        """Delete an object if present; its blobs."""
         row = self._db.execute(
-            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob", (bucket, key)
+            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs", (bucket, key)
         ).fetchone()
-        return row["blob"] if row else None
+        return _names(row["blobs"]) if row else []
 
     def scan_objects(
         self, bucket: str, start: str, *, inclusive: bool, limit: int
@@ -357,20 +369,24 @@ class Index:
         return blobs
 
     def complete_upload(self, upload: UploadRecord, record: ObjectRecord) -> list[str]:
-        """Publish the assembled object and forget the upload, in one transaction;
-        the blobs to remove (every part, and the object it replaced)."""
+        """Publish the object made of (some of) the upload's part blobs and forget the
+        upload, in one transaction; the blobs to remove (parts left out, and the
+        object this one replaced)."""
         db = self._transaction()
         try:
             self.get_upload(upload.upload_id, upload.bucket, upload.key)
             self.require_bucket(record.bucket)
-            blobs = self._drop_upload(db, upload.upload_id)
+            parts = self._drop_upload(db, upload.upload_id)
             old = self._upsert(db, record)
             self._commit()
         except BaseException:
             self._rollback()
             raise
-        return [*blobs, *([old] if old else [])]
+        kept = {name for name, _ in record.blobs}
+        return [name for name in parts if name not in kept] + old
 
     def referenced_blobs(self) -> set[str]:
-        rows = self._db.execute("SELECT blob FROM objects UNION SELECT blob FROM parts")
-        return {row["blob"] for row in rows}
+        names = {row["blob"] for row in self._db.execute("SELECT blob FROM parts")}
+        for row in self._db.execute("SELECT blobs FROM objects"):
+            names.update(_names(row["blobs"]))
+        return names

@@ -11,14 +11,12 @@ from __future__ import annotations
 import configparser
 import secrets
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..protocol.signing import Credentials
 
-__all__ = ["KeySource", "Keyring", "load_credentials_file", "random_credentials"]
-
-KeySource = Mapping[str, str] | Iterable[Credentials]
+__all__ = ["Keyring", "load_credentials_file", "random_credentials"]
 
 
 def random_credentials() -> Credentials:
@@ -50,20 +48,10 @@ def load_credentials_file(path: str | Path) -> list[Credentials]:
 class Keyring:
     """Looks up the credentials of an access key."""
 
-    def __init__(self, source: KeySource) -> None:
-        if isinstance(source, Mapping):
-            items = [Credentials(str(a), str(s)) for a, s in source.items()]
-        else:
-            items = list(source)
-        if not items:
+    def __init__(self, credentials: Iterable[Credentials]) -> None:
+        self._by_access_key = {c.access_key: c for c in credentials}
+        if not self._by_access_key:
             raise ValueError("at least one access key is needed (or turn auth off)")
-        self._by_access_key = {c.access_key: c for c in items}
-
-    def __len__(self) -> int:
-        return len(self._by_access_key)
-
-    def __iter__(self) -> Iterable[Credentials]:
-        return iter(self._by_access_key.values())
 
     def get(self, access_key: str) -> Credentials | None:
         return self._by_access_key.get(access_key)

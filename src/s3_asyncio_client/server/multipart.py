@@ -100,7 +100,7 @@ async def _stage(call: Call, upload: UploadRecord, record: PartRecord) -> None:
     except BaseException:
         await call.storage.remove([record.blob])
         raise
-    await call.storage.remove([old])
+    await call.storage.remove([old] if old else [])
 
 
 def _copy_range(call: Call, size: int) -> tuple[int, int]:
@@ -131,18 +131,19 @@ async def _upload_part_copy(call: Call, upload: UploadRecord, number: int) -> we
         raise S3Fault("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
     digests = Digests({upload.algorithm} if upload.algorithm else set(), sha256=False)
     storage = call.storage
-    temp = await storage.run(storage.blobs.create_temp)
+    pinned = storage.pin(source.blobs)  # no await since the lookup: see storage.py
     try:
-        await storage.run(
-            storage.blobs.copy_range, source.blob, start, length, temp, digests.update
-        )
-        name = await storage.run(storage.blobs.publish, temp)
-    except FileNotFoundError:
-        await storage.discard(temp)
-        raise S3Fault("NoSuchKey", "The specified key does not exist.") from None
-    except BaseException:
-        await storage.discard(temp)
-        raise
+        temp = await storage.run(storage.blobs.create_temp)
+        try:
+            await storage.run(
+                storage.blobs.copy_range, source.blobs, start, length, temp, digests.update
+            )
+            name = await storage.run(storage.blobs.publish, temp)
+        except BaseException:
+            await storage.discard(temp)
+            raise
+    finally:
+        await storage.unpin(pinned)
     record = PartRecord(
         upload.upload_id, number, name, digests.size, digests.etag, call.now(), digests.values()
     )
@@ -220,14 +221,15 @@ async def list_uploads(call: Call) -> web.StreamResponse:
             continue
         at = upload.key.find(delimiter, len(prefix)) if delimiter else -1
         folded = upload.key[: at + len(delimiter)] if at >= 0 else None
-        if folded is not None and folded in seen_prefixes:
-            continue
+        if folded is not None and (folded in seen_prefixes or folded == key_marker):
+            continue  # a prefix appears once, and not again on the page after it
         if len(entries) == max_uploads:
             truncated = True
             break
         if folded is not None:
             seen_prefixes.add(folded)
             entries.append(("CommonPrefixes", {"Prefix": folded}))
+            last_key, last_id = folded, ""
             continue
         last_key, last_id = upload.key, upload.upload_id
         entries.append(
@@ -248,7 +250,7 @@ async def list_uploads(call: Call) -> web.StreamResponse:
         ("KeyMarker", key_marker),
         ("UploadIdMarker", id_marker),
         ("NextKeyMarker", last_key if truncated else None),
-        ("NextUploadIdMarker", last_id if truncated else None),
+        ("NextUploadIdMarker", last_id if truncated and last_id else None),
         ("Prefix", prefix),
         ("Delimiter", delimiter or None),
         ("MaxUploads", max_uploads),

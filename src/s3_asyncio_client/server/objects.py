@@ -6,7 +6,7 @@ Bodies are streamed both ways (see payload.py and storage.py); GET reads the blo
 
 from __future__ import annotations
 
-import os
+import contextlib
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -16,7 +16,7 @@ from .auth import Identity
 from .call import Call, iso_time
 from .conditions import check_copy_source, check_read, check_write, http_date, parse_range
 from .errors import S3Fault
-from .index import ObjectRecord
+from .index import ObjectRecord, Segment
 from .payload import Digests, receive, requested_algorithms
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "user_metadata",
 ]
 
-READ_SLICE = 1024 * 1024
 DEFAULT_TYPE = "binary/octet-stream"
 # System headers S3 stores with an object and returns on GET/HEAD.
 _STORED = ("cache-control", "content-disposition", "content-language", "expires")
@@ -81,11 +80,22 @@ async def store_body(
     digests = Digests(
         requested_algorithms(call.headers, algorithm), sha256=_payload_sha256(call.identity)
     )
+    declared = call.headers.get("x-amz-decoded-content-length") or call.headers.get(
+        "content-length", ""
+    )
+    if limit is not None and declared.isdigit() and int(declared) > limit:
+        raise S3Fault(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            extra={"ProposedSize": declared, "MaxSizeAllowed": str(limit)},
+        )
     storage = call.storage
-    temp = await storage.run(storage.blobs.create_temp)
+    # Creating and renaming a file are single metadata syscalls: done inline, while
+    # the body's bytes are written and hashed in the executor.
+    temp = storage.blobs.create_temp()
     try:
         received, _ = await receive(call.request, call.identity, digests, temp, limit=limit)
-        name = await storage.run(storage.blobs.publish, temp)
+        name = storage.blobs.publish(temp)
     except BaseException:
         await storage.discard(temp)
         raise
@@ -104,7 +114,7 @@ async def put_object(call: Call) -> web.StreamResponse:
     record = ObjectRecord(
         call.bucket,
         call.key,
-        name,
+        ((name, digests.size),),
         digests.size,
         digests.etag,
         call.now(),
@@ -113,15 +123,15 @@ async def put_object(call: Call) -> web.StreamResponse:
         stored_headers(call.headers),
         digests.values(),
     )
-    old = await _commit(call, record)
-    await call.storage.remove([old])
+    await call.storage.remove(await _commit(call, record))
     headers = {"ETag": record.etag}
     headers.update({f"x-amz-checksum-{alg}": value for alg, value in echo.items()})
     return call.reply(200, headers)
 
 
-async def _commit(call: Call, record: ObjectRecord) -> str | None:
-    """Publish ``record`` if the write preconditions hold; else drop its blob."""
+async def _commit(call: Call, record: ObjectRecord) -> list[str]:
+    """Publish ``record`` if the write preconditions hold (else drop its blobs); the
+    blobs of the version it replaced."""
     index = call.storage.index
     try:
         if "if-match" in call.headers or "if-none-match" in call.headers:
@@ -129,7 +139,7 @@ async def _commit(call: Call, record: ObjectRecord) -> str | None:
             check_write(call.headers, existing.etag if existing else None)
         return index.put_object(record)
     except BaseException:
-        await call.storage.remove([record.blob])
+        await call.storage.remove(name for name, _ in record.blobs)
         raise
 
 
@@ -148,7 +158,8 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
         headers[name.title()] = value
     for name, value in record.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
-    if call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+    whole = "range" not in call.headers
+    if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         for alg, value in record.checksums.items():
             headers[f"x-amz-checksum-{alg}"] = value
     if record.parts:
@@ -164,41 +175,43 @@ async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
     assert call.key is not None
     storage = call.storage
     storage.index.require_bucket(call.bucket)
-    opened = storage.open_object(call.bucket, call.key)
-    if opened is None:
+    record = storage.index.get_object(call.bucket, call.key)
+    if record is None:
         raise _no_such_key(call)
-    record, fd = opened
+    check_read(call.headers, record.etag, record.modified)
+    span = parse_range(call.headers.get("range"), record.size)
+    headers = call.base_headers()
+    headers.update(object_headers(call, record))
+    status = 200
+    first, last = 0, record.size - 1
+    if span is not None:
+        first, last = span
+        status = 206
+        headers["Content-Range"] = f"bytes {first}-{last}/{record.size}"
+    length = last - first + 1
+    if head:
+        headers["Content-Length"] = str(length)
+        return web.Response(status=status, headers=headers)
+    pinned = storage.pin(record.blobs)  # no await since the lookup: see storage.py
     try:
-        check_read(call.headers, record.etag, record.modified)
-        span = parse_range(call.headers.get("range"), record.size)
-        headers = call.base_headers()
-        headers.update(object_headers(call, record))
-        status = 200
-        first, last = 0, record.size - 1
-        if span is not None:
-            first, last = span
-            status = 206
-            headers["Content-Range"] = f"bytes {first}-{last}/{record.size}"
-        length = last - first + 1
-        if head:
-            headers["Content-Length"] = str(length)
-            return web.Response(status=status, headers=headers)
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = length
         await response.prepare(call.request)
-        offset = first
-        while offset <= last:
-            chunk = await storage.run(
-                storage.read_at, fd, min(READ_SLICE, last + 1 - offset), offset
-            )
-            if not chunk:
-                break
-            await response.write(chunk)
-            offset += len(chunk)
+        async with contextlib.aclosing(storage.read(record.blobs, first, last)) as chunks:
+            async for chunk in chunks:
+                await response.write(chunk)
         await response.write_eof()
-        return response
+    except ConnectionError:
+        pass  # the client went away mid-body: nothing to answer
+    except OSError:
+        # Headers are out: an error reply is impossible, so cut the connection and let
+        # the client see a short body rather than wait for the rest.
+        if call.request.transport is not None:
+            call.request.transport.close()
+        raise
     finally:
-        os.close(fd)
+        await storage.unpin(pinned)
+    return response
 
 
 async def head_object(call: Call) -> web.StreamResponse:
@@ -210,7 +223,7 @@ async def delete_object(call: Call) -> web.StreamResponse:
     assert call.key is not None
     index = call.storage.index
     index.require_bucket(call.bucket)
-    await call.storage.remove([index.delete_object(call.bucket, call.key)])
+    await call.storage.remove(index.delete_object(call.bucket, call.key))
     return call.reply(204)
 
 
@@ -255,12 +268,12 @@ async def copy_object(call: Call) -> web.StreamResponse:
             "The specified copy source is larger than the maximum allowable size for a copy "
             f"source: {MAX_PUT_SIZE}",
         )
-    name = await _duplicate(call, source)
+    segments = await _duplicate(call, source)
     replace = directive == "REPLACE"
     record = ObjectRecord(
         call.bucket,
         call.key,
-        name,
+        segments,
         source.size,
         source.etag,
         call.now(),
@@ -270,8 +283,7 @@ async def copy_object(call: Call) -> web.StreamResponse:
         source.checksums,
         source.parts,
     )
-    old = await _commit(call, record)
-    await storage.remove([old])
+    await storage.remove(await _commit(call, record))
     items: list[tuple[str, object]] = [
         ("ETag", record.etag),
         ("LastModified", iso_time(record.modified)),
@@ -281,19 +293,30 @@ async def copy_object(call: Call) -> web.StreamResponse:
     return call.xml("CopyObjectResult", items)  # type: ignore[arg-type]
 
 
-async def _duplicate(call: Call, source: ObjectRecord) -> str:
-    """A new blob with the source's bytes: a hard link when possible, else a copy."""
-    blobs = call.storage.blobs
+async def _duplicate(call: Call, source: ObjectRecord) -> tuple[Segment, ...]:
+    """New blobs with the source's bytes: hard links when possible, else one copy.
+
+    Call it with no ``await`` since the source was looked up: its blobs are pinned
+    first, so a concurrent overwrite cannot remove them mid-copy.
+    """
+    storage, blobs = call.storage, call.storage.blobs
+    pinned = storage.pin(source.blobs)
+    linked: list[Segment] = []
     try:
-        linked = blobs.link(source.blob)
-    except FileNotFoundError:
-        raise S3Fault("NoSuchKey", "The specified key does not exist.") from None
-    if linked is not None:
-        return linked
-    temp = await call.storage.run(blobs.create_temp)
-    try:
-        await call.storage.run(blobs.concat, [source.blob], temp)
-        return await call.storage.run(blobs.publish, temp)
-    except BaseException:
-        await call.storage.discard(temp)
-        raise
+        for name, size in source.blobs:
+            new = blobs.link(name)
+            if new is None:
+                break
+            linked.append((new, size))
+        else:
+            return tuple(linked)
+        await storage.remove(name for name, _ in linked)
+        temp = await storage.run(blobs.create_temp)
+        try:
+            await storage.run(blobs.concat, [name for name, _ in source.blobs], temp)
+            return ((await storage.run(blobs.publish, temp), source.size),)
+        except BaseException:
+            await storage.discard(temp)
+            raise
+    finally:
+        await storage.unpin(pinned)

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..exceptions import S3ServerError
 from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
@@ -119,10 +120,10 @@ def requested_algorithms(headers: dict[str, str], extra: str | None = None) -> s
 
 
 async def continue_body(request: web.BaseRequest) -> None:
-    """Send ``100 Continue`` if the client waits for it (rule 4), once."""
+    """Send ``100 Continue`` if the client waits for it (rule 4); each request's body
+    is received once, so this runs at most once per request."""
     expect = request.headers.get("expect", "").lower()
-    if expect == "100-continue" and not request.get("continued") and request.version >= (1, 1):
-        request["continued"] = True
+    if expect == "100-continue" and request.version >= (1, 1):
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
@@ -258,8 +259,16 @@ async def receive(
         if pending is not None:
             await pending
             pending = None
-        consume(batch) if batched < PIECE else await loop.run_in_executor(None, consume, batch)
-    except (ConnectionError, asyncio.IncompleteReadError, web.HTTPException) as exc:
+        if batched >= PIECE:
+            await loop.run_in_executor(None, consume, batch)
+        else:
+            consume(batch)  # a small tail: not worth a trip to the executor
+    except (
+        ConnectionError,
+        asyncio.IncompleteReadError,
+        HttpProcessingError,
+        web.HTTPException,
+    ) as exc:
         raise S3Fault("IncompleteBody", f"The request body was cut short: {exc}") from exc
     finally:
         if pending is not None:
@@ -319,7 +328,8 @@ def _check(request: web.BaseRequest, received: Received, digests: Digests, chunk
 
 async def read_xml(request: web.BaseRequest, identity: Identity) -> XmlNode:
     """A small XML request body, verified like any other body."""
-    digests = Digests(set(), sha256=len(identity.payload_hash) == 64)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    digests = Digests(requested_algorithms(headers), sha256=len(identity.payload_hash) == 64)
     _, body = await receive(request, identity, digests, None, limit=XML_LIMIT)
     try:
         return parse_xml(body)

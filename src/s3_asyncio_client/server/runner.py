@@ -79,7 +79,7 @@ async def _run(config: _Config, on_ready: Callable[[int], None], stop: asyncio.E
         runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, config.host, config.port, reuse_address=False)
+            site = web.TCPSite(runner, config.host, config.port)
             await site.start()
             address = runner.addresses[0]
             on_ready(int(address[1]))

@@ -5,28 +5,35 @@ The order of every write is what makes a kill -9 at any moment harmless:
 1. stream the body into ``tmp/`` (invisible), verify it;
 2. rename it into ``blobs/`` (whole, still unreferenced);
 3. commit the index row that names it (the object is now the new version);
-4. unlink the blob the row used to name (the old version is gone).
+4. unlink the blobs the row used to name (the old version is gone).
 
 Killed before 3: the old version stays, and startup removes the temp file or the
 unreferenced blob. Killed after 3: the new version is whole; startup removes the old
-blob. Multipart completion is the same with "parts" in place of the old blob.
+blobs. Completing a multipart upload is step 3 alone: one transaction turns the part
+rows into the object's segments, so there is no copy to interrupt.
+
+Readers pin the blobs of the record they looked up (lookup and pin happen with no
+``await`` in between); a blob replaced meanwhile is unlinked when its last reader
+unpins, so a GET streams the version it started with, whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
 from .blobs import Blobs, TempBlob
-from .index import Index, ObjectRecord
+from .index import Index, Segment
 
 __all__ = ["Storage"]
 
 T = TypeVar("T")
-_OPEN_ATTEMPTS = 5
+READ_SLICE = 1024 * 1024
 
 
 class Storage:
@@ -35,41 +42,77 @@ class Storage:
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        # One server per root: a second one would sweep the first one's temp files.
+        # The kernel drops the lock when the process dies, kill -9 included.
+        self._lock = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            raise RuntimeError(f"{root} is in use by another server") from None
         self.blobs = Blobs(root)
         self.index = Index(root / "index.sqlite3")
         self.swept = self.blobs.sweep(self.index.referenced_blobs())
+        self._pins: Counter[str] = Counter()
+        self._doomed: set[str] = set()
 
     def close(self) -> None:
         self.index.close()
+        os.close(self._lock)  # releases the flock
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         """Run blocking file work in the executor, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
-    async def remove(self, names: Iterable[str | None]) -> None:
-        wanted = [name for name in names if name]
-        if wanted:
-            await self.run(self.blobs.remove, wanted)
+    async def remove(self, names: Iterable[str]) -> None:
+        """Unlink blobs no row names any more; pinned ones when their readers finish."""
+        now = []
+        for name in names:
+            if self._pins[name]:
+                self._doomed.add(name)
+            else:
+                now.append(name)
+        if now:
+            await self.run(self.blobs.remove, now)
 
     async def discard(self, temp: TempBlob) -> None:
         await self.run(temp.discard)
 
-    def open_object(self, bucket: str, key: str) -> tuple[ObjectRecord, int] | None:
-        """The current record and an open descriptor on its blob, or None.
+    def pin(self, segments: Iterable[Segment]) -> list[str]:
+        """Keep these blobs on disk until ``unpin``; call with no await since lookup."""
+        names = [name for name, _ in segments]
+        self._pins.update(names)
+        return names
 
-        A concurrent overwrite may unlink the blob between the lookup and the open:
-        look again, the index then names the new one.
-        """
-        for _ in range(_OPEN_ATTEMPTS):
-            record = self.index.get_object(bucket, key)
-            if record is None:
-                return None
-            try:
-                return record, self.blobs.open(record.blob)
-            except FileNotFoundError:
-                continue
-        raise OSError(f"could not open the blob of {bucket}/{key}")
+    async def unpin(self, names: list[str]) -> None:
+        self._pins.subtract(names)
+        released = [name for name in names if not self._pins[name]]
+        for name in released:
+            del self._pins[name]
+        await self.remove(name for name in released if name in self._doomed)
+        self._doomed.difference_update(released)
 
-    @staticmethod
-    def read_at(fd: int, size: int, offset: int) -> bytes:
-        return os.pread(fd, size, offset)
+    async def read(
+        self, segments: Iterable[Segment], first: int, last: int
+    ) -> AsyncGenerator[bytes, None]:
+        """Bytes ``first..last`` (inclusive) of the object made of ``segments``, in
+        slices read in the executor. The caller has pinned the segments."""
+        start = 0
+        for name, size in segments:
+            end = start + size - 1
+            if end >= first and start <= last:
+                fd = self.blobs.open(name)
+                try:
+                    offset, stop = max(first, start) - start, min(last, end) - start
+                    while offset <= stop:
+                        want = min(READ_SLICE, stop + 1 - offset)
+                        chunk = await self.run(os.pread, fd, want, offset)
+                        if not chunk:
+                            raise OSError(f"blob {name} is shorter than its record")
+                        yield chunk
+                        offset += len(chunk)
+                finally:
+                    os.close(fd)
+            start += size
+            if start > last:
+                return
