@@ -227,6 +227,9 @@ class Transport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            # Closed sockets finish closing on the loop's next turn; without it a loop
+            # that ends right after (asyncio.run) leaves them half-closed.
+            await asyncio.sleep(0)
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         """``request`` signed for now, or unchanged for anonymous access."""
