@@ -40,7 +40,7 @@ RANGE_ATTEMPTS = 5
 CHUNK = 1024 * 1024
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
+def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -60,6 +60,7 @@ async def _fetch_range(
     first, last = span
     loop = asyncio.get_running_loop()
     position, got_for_range = first, 0
+    buffer = memoryview(bytearray(CHUNK))  # reused: no allocation per chunk
     for attempt in range(RANGE_ATTEMPTS):
         try:
             async with client.open_object(
@@ -74,13 +75,13 @@ async def _fetch_range(
                         key=key,
                     )
                 while position <= last:
-                    data = await stream.read_exactly(min(CHUNK, last - position + 1))
-                    if not data:
+                    count = await stream.readinto(buffer[: min(CHUNK, last - position + 1)])
+                    if not count:
                         raise S3ConnectionError("reply ended early", bucket=bucket, key=key)
-                    await loop.run_in_executor(writer, _write_all, fd, data, position)
-                    position += len(data)
-                    got_for_range += len(data)
-                    meter(len(data))
+                    await loop.run_in_executor(writer, _write_all, fd, buffer[:count], position)
+                    position += count
+                    got_for_range += count
+                    meter(count)
             return
         except (S3ConnectionError, S3TimeoutError):
             if attempt + 1 == RANGE_ATTEMPTS:
