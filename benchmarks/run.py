@@ -192,6 +192,10 @@ def run_client(client: str, operation: str, spec: Spec, timeout: float) -> Sampl
     with everything it started) and measure it."""
     work = Path(spec.work)
     out_path, err_path = work / f"{client}.out", work / f"{client}.err"
+    # Flush what earlier operations wrote: else the kernel's writeback of their
+    # dirty pages is charged to whichever client writes next (measured: the same
+    # 1 GiB download took 0.65 s or 4-5 s of system time depending on its turn).
+    os.sync()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         process = subprocess.Popen(
             [
