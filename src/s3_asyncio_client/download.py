@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from .config import TransferConfig
 from .exceptions import S3ConnectionError, S3IntegrityError, S3InvalidRequestError, S3TimeoutError
-from .multipart import first_error
+from .multipart import in_task_group
 from .protocol.limits import plan_part_size
 from .transfer import Meter, Progress, TransferResult
 
@@ -121,12 +121,12 @@ async def download_file(
 
     try:
         await asyncio.to_thread(os.ftruncate, fd, size)
-        try:
-            async with asyncio.TaskGroup() as group:
-                for first in range(0, size, part_size):
-                    group.create_task(worker(first, min(first + part_size, size) - 1))
-        except BaseExceptionGroup as errors:
-            raise first_error(errors) from None
+
+        async def start(group: asyncio.TaskGroup) -> None:
+            for first in range(0, size, part_size):
+                group.create_task(worker(first, min(first + part_size, size) - 1))
+
+        await in_task_group(start)
         if os.fstat(fd).st_size != size:
             raise S3IntegrityError(
                 f"file is {os.fstat(fd).st_size} bytes, object is {size}", bucket=bucket, key=key

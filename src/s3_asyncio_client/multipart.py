@@ -14,8 +14,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import (
     S3Error,
@@ -34,7 +34,17 @@ from .protocol.responses import CompleteResult, PartInfo
 if TYPE_CHECKING:
     from .client import Checksum, S3Client
 
-__all__ = ["MultipartUpload", "UploadResult", "upload_bytes"]
+__all__ = [
+    "MultipartUpload",
+    "UploadResult",
+    "abort_quietly",
+    "complete_or_abort",
+    "first_error",
+    "in_task_group",
+    "upload_bytes",
+]
+
+T = TypeVar("T")
 
 # A part the server stored wrongly (its checksum or ETag does not match) is sent
 # again, at most this many times in all.
@@ -317,6 +327,38 @@ async def abort_quietly(upload: MultipartUpload) -> None:
         pass
 
 
+async def in_task_group(start: Callable[[asyncio.TaskGroup], Awaitable[T]]) -> T:
+    """Run ``start(group)``, which starts tasks in a TaskGroup, and wait for them all.
+
+    A failure raises the first real error, not an ExceptionGroup.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            return await start(group)
+    except BaseExceptionGroup as errors:
+        raise first_error(errors) from None
+
+
+async def complete_or_abort(
+    upload: MultipartUpload,
+    start: Callable[[asyncio.TaskGroup], Awaitable[T]],
+    *,
+    keep_on_failure: bool = False,
+) -> tuple[UploadResult, T]:
+    """Start the part tasks (``start(group)``), wait for them, complete the upload.
+
+    On any failure or cancellation the upload is aborted (shielded), unless
+    ``keep_on_failure`` (a resumable upload keeps its parts).
+    """
+    try:
+        value = await in_task_group(start)
+        return await upload.complete(), value
+    except BaseException:
+        if not keep_on_failure and upload._state == "open":
+            await abort_quietly(upload)
+        raise
+
+
 async def upload_bytes(
     client: S3Client,
     bucket: str,
@@ -348,16 +390,10 @@ async def upload_bytes(
         finally:
             slots.release()
 
-    try:
-        try:
-            async with asyncio.TaskGroup() as group:
-                for number, offset in enumerate(range(0, max(size, 1), part_size), start=1):
-                    await slots.acquire()
-                    group.create_task(send(number, offset))
-        except BaseExceptionGroup as errors:
-            raise first_error(errors) from None
-        return await upload.complete()
-    except BaseException:
-        if upload._state == "open":
-            await abort_quietly(upload)
-        raise
+    async def start(group: asyncio.TaskGroup) -> None:
+        for number, offset in enumerate(range(0, max(size, 1), part_size), start=1):
+            await slots.acquire()
+            group.create_task(send(number, offset))
+
+    result, _ = await complete_or_abort(upload, start)
+    return result

@@ -10,7 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from .config import TransferConfig
-from .multipart import abort_quietly, first_error
+from .multipart import complete_or_abort
 from .protocol.limits import MAX_PUT_SIZE, plan_part_size
 from .transfer import TransferResult
 
@@ -49,18 +49,11 @@ async def copy_file(
                 number, source_bucket, source_key, byte_range=(first, last)
             )
 
-    try:
-        try:
-            async with asyncio.TaskGroup() as group:
-                for number, first in enumerate(range(0, size, part_size), start=1):
-                    group.create_task(copy_part(number, first))
-        except BaseExceptionGroup as errors:
-            raise first_error(errors) from None
-        completed = await upload.complete()
-    except BaseException:
-        if upload._state == "open":
-            await abort_quietly(upload)
-        raise
+    async def start(group: asyncio.TaskGroup) -> None:
+        for number, first in enumerate(range(0, size, part_size), start=1):
+            group.create_task(copy_part(number, first))
+
+    completed, _ = await complete_or_abort(upload, start)
     return TransferResult(
         etag=completed["etag"], size=size, parts_count=completed["parts_count"], skipped_bytes=0
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypedDict
@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, TypedDict
 from .config import TransferConfig
 from .exceptions import S3InvalidRequestError, S3NoSuchUploadError
 from .journal import Journal, JournalHeader, default_journal_dir
-from .multipart import MultipartUpload, UploadResult, abort_quietly, first_error
+from .multipart import MultipartUpload, abort_quietly, complete_or_abort
 from .protocol.checksums import ChecksumAlgorithm, checksum_header
 from .protocol.limits import MAX_PARTS, part_count, plan_part_size
 from .protocol.responses import PartInfo
@@ -140,17 +140,6 @@ class _Pipeline:
                 await asyncio.to_thread(self.journal.record, dict(part))
         finally:
             self.pool.put_nowait(buffer)
-
-    async def run(
-        self, feed: Callable[[asyncio.TaskGroup], Awaitable[int]]
-    ) -> tuple[UploadResult, int]:
-        """Let ``feed`` start part tasks, wait for them all, complete the upload."""
-        try:
-            async with asyncio.TaskGroup() as group:
-                size = await feed(group)
-        except BaseExceptionGroup as errors:
-            raise first_error(errors) from None
-        return await self.upload.complete(), size
 
 
 async def _feed_file(
@@ -294,14 +283,11 @@ async def _upload_sized(
     skipped = sum(part["size"] for part in done.values())
     meter(skipped)
     pipeline = _Pipeline(upload, part_size, config.max_concurrency, meter, journal)
-    try:
-        result, _ = await pipeline.run(
-            lambda group: _feed_file(pipeline, file, size, part_size, set(done), group)
-        )
-    except BaseException:
-        if journal is None and upload._state == "open":
-            await abort_quietly(upload)
-        raise
+    result, _ = await complete_or_abort(
+        upload,
+        lambda group: _feed_file(pipeline, file, size, part_size, set(done), group),
+        keep_on_failure=journal is not None,
+    )
     if journal is not None:
         await asyncio.to_thread(journal.remove)
     return TransferResult(
@@ -353,14 +339,9 @@ async def _upload_stream(
     base = config.part_size or 8 * 1024 * 1024
     upload = await job.create()
     pipeline = _Pipeline(upload, base, config.max_concurrency, meter, None)
-    try:
-        result, size = await pipeline.run(
-            lambda group: _feed_stream(pipeline, _chain(bytes(head), chunks), base, group)
-        )
-    except BaseException:
-        if upload._state == "open":
-            await abort_quietly(upload)
-        raise
+    result, size = await complete_or_abort(
+        upload, lambda group: _feed_stream(pipeline, _chain(bytes(head), chunks), base, group)
+    )
     return TransferResult(
         etag=result["etag"], size=size, parts_count=result["parts_count"], skipped_bytes=0
     )

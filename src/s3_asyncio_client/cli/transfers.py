@@ -17,7 +17,7 @@ import click
 from ..client import S3Client
 from ..config import TransferConfig
 from ..exceptions import S3InvalidRequestError
-from ..multipart import first_error
+from ..multipart import in_task_group
 from . import Settings, parse_s3_url, run
 from .progress import Reporter, parse_size
 
@@ -87,12 +87,11 @@ async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> No
         async with slots:
             await action(*args)  # type: ignore[operator]
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for args in work:
-                group.create_task(one(args))
-    except BaseExceptionGroup as errors:
-        raise first_error(errors) from None
+    async def start(group: asyncio.TaskGroup) -> None:
+        for args in work:
+            group.create_task(one(args))
+
+    await in_task_group(start)
 
 
 async def _cp(
