@@ -9,21 +9,21 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import download, listing, server_copy, transfer
+from . import download, integrity, listing, server_copy, transfer
 from .config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
 from .credentials import resolve_settings
 from .exceptions import (
     S3ConflictError,
-    S3IntegrityError,
     S3InvalidRequestError,
     S3NoSuchBucketError,
     S3NoSuchKeyError,
     S3NotFoundError,
 )
+from .file_region import FileRegion
 from .protocol import requests as build
 from .protocol import responses as parse
 from .protocol.addressing import Addressing, Endpoint
-from .protocol.checksums import ChecksumAlgorithm, default_algorithm, stored_mismatch
+from .protocol.checksums import ChecksumAlgorithm, default_algorithm
 from .protocol.http import Body, HttpRequest, HttpResponse
 from .protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
 from .protocol.responses import (
@@ -129,17 +129,6 @@ class S3Client:
         """Close the connection pool."""
         await self.transport.close()
 
-    def verify_stored(
-        self, request: HttpRequest, response: HttpResponse, data: Body, *, key: str
-    ) -> None:
-        """Raise S3IntegrityError if the server stored other bytes than ``data``;
-        note a server that ignores checksum headers (then Content-MD5 is used)."""
-        problem, echoed = stored_mismatch(request.headers, response.headers, data)
-        if not echoed and self.checksum is not None and "content-md5" not in request.headers:
-            self.checksums_ignored = True
-        if problem is not None:
-            raise S3IntegrityError(problem, key=key)
-
     async def _send(
         self, request: HttpRequest, bucket: str | None = None, key: str | None = None
     ) -> HttpResponse:
@@ -191,7 +180,7 @@ class S3Client:
         self,
         bucket: str,
         key: str,
-        data: Body,
+        data: Body | FileRegion,
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
@@ -201,7 +190,7 @@ class S3Client:
 
         The server verifies the data's checksum; the reply is checked against it.
         """
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, bytes | bytearray | memoryview | FileRegion):
             raise S3InvalidRequestError(
                 f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
             )
@@ -214,9 +203,10 @@ class S3Client:
             metadata=metadata,
             checksum=self.checksum,
             content_md5=self.checksums_ignored,
+            digest_headers=await integrity.digest_headers(self, data),
         )
         response = await self.transport.send(request, bucket=bucket, key=key, on_sent=on_sent)
-        self.verify_stored(request, response, data, key=key)
+        await integrity.verify_stored(self, request, response, key=key)
         return parse.parse_put_object(response)
 
     async def get_object(
@@ -465,7 +455,7 @@ class S3Client:
         to 8 MiB and is raised when 10,000 parts would not hold ``data``. On failure
         the upload is aborted, so no parts are left behind.
         """
-        from .multipart import upload_bytes
+        from .tasks import upload_bytes
 
         return await upload_bytes(
             self,

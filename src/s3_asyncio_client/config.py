@@ -79,10 +79,11 @@ class Timeouts:
 class TransferConfig:
     """How ``upload_file`` and ``download_file`` move bytes.
 
-    Memory: an upload holds ``(max_concurrency + 1) x part_size`` of buffers, reused
-    from part to part (defaults: 9 x 8 MiB = 72 MiB), whatever the file's size; a
-    download holds ``max_concurrency x 1 MiB``. Files at or below
-    ``multipart_threshold`` go in one PUT (held in memory whole).
+    Memory: a file upload (a path or a seekable file object) streams each part from
+    the file, holding ``2 x max_concurrency x 1 MiB`` whatever the part size (each part
+    is read twice: once for its checksum, then as it is sent, from the page cache); a
+    stream of unknown length holds ``(max_concurrency + 1) x part_size`` of buffers
+    (defaults: 9 x 8 MiB = 72 MiB); a download holds ``max_concurrency x 2 MiB``.
 
     ``part_size=None`` picks 8 MiB and raises it, for very large files, so that
     10,000 parts hold the file; an explicit size is raised the same way. With

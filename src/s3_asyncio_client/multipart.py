@@ -13,10 +13,10 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from . import integrity
 from .exceptions import (
     S3Error,
     S3IntegrityError,
@@ -24,27 +24,18 @@ from .exceptions import (
     S3InvalidRequestError,
     S3NoSuchUploadError,
 )
+from .file_region import FileRegion
 from .protocol import requests as build
 from .protocol import responses as parse
 from .protocol.checksums import multipart_etag
 from .protocol.http import Body
-from .protocol.limits import check_int, check_part_number, check_text, plan_part_size
+from .protocol.limits import check_part_number, check_text
 from .protocol.responses import CompleteResult, PartInfo
 
 if TYPE_CHECKING:
     from .client import Checksum, S3Client
 
-__all__ = [
-    "MultipartUpload",
-    "UploadResult",
-    "abort_quietly",
-    "complete_or_abort",
-    "first_error",
-    "in_task_group",
-    "upload_bytes",
-]
-
-T = TypeVar("T")
+__all__ = ["MultipartUpload", "UploadResult"]
 
 # A part the server stored wrongly (its checksum or ETag does not match) is sent
 # again, at most this many times in all.
@@ -126,7 +117,7 @@ class MultipartUpload:
     async def upload_part(
         self,
         part_number: int,
-        data: Body,
+        data: Body | FileRegion,
         *,
         checksum_value: str | None = None,
         on_sent: Callable[[int], None] | None = None,
@@ -138,7 +129,7 @@ class MultipartUpload:
         ``on_sent(n)`` sees body bytes go out (negative when a retry takes them back).
         """
         check_part_number(part_number)
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, bytes | bytearray | memoryview | FileRegion):
             raise S3InvalidRequestError(
                 f"part data must be bytes, bytearray or memoryview, got {type(data).__name__}"
             )
@@ -154,12 +145,13 @@ class MultipartUpload:
                 checksum=self.checksum,
                 checksum_value=checksum_value,
                 content_md5=self.client.checksums_ignored,
+                digest_headers=await integrity.digest_headers(self.client, data),
             )
             response = await self.client.transport.send(
                 request, bucket=self.bucket, key=self.key, on_sent=on_sent
             )
             try:
-                self.client.verify_stored(request, response, data, key=self.key)
+                await integrity.verify_stored(self.client, request, response, key=self.key)
                 break
             except S3IntegrityError:
                 if on_sent is not None:
@@ -305,95 +297,3 @@ class MultipartUpload:
         )
         await self.client.transport.send(request, bucket=self.bucket, key=self.key)
         self._state = "aborted"
-
-
-def first_error(error: BaseException) -> BaseException:
-    """The first real error inside (nested) exception groups from a TaskGroup."""
-    while isinstance(error, BaseExceptionGroup):
-        inner = [e for e in error.exceptions if not isinstance(e, asyncio.CancelledError)]
-        error = (inner or list(error.exceptions))[0]
-    return error
-
-
-async def abort_quietly(upload: MultipartUpload) -> None:
-    """Abort, shielded from cancellation; a failure to abort is not the error to report."""
-    task = asyncio.ensure_future(upload.abort())
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait([task])
-        raise
-    except S3Error:
-        pass
-
-
-async def in_task_group(start: Callable[[asyncio.TaskGroup], Awaitable[T]]) -> T:
-    """Run ``start(group)``, which starts tasks in a TaskGroup, and wait for them all.
-
-    A failure raises the first real error, not an ExceptionGroup.
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            return await start(group)
-    except BaseExceptionGroup as errors:
-        raise first_error(errors) from None
-
-
-async def complete_or_abort(
-    upload: MultipartUpload,
-    start: Callable[[asyncio.TaskGroup], Awaitable[T]],
-    *,
-    keep_on_failure: bool = False,
-) -> tuple[UploadResult, T]:
-    """Start the part tasks (``start(group)``), wait for them, complete the upload.
-
-    On any failure or cancellation the upload is aborted (shielded), unless
-    ``keep_on_failure`` (a resumable upload keeps its parts).
-    """
-    try:
-        value = await in_task_group(start)
-        return await upload.complete(), value
-    except BaseException:
-        if not keep_on_failure and upload._state == "open":
-            await abort_quietly(upload)
-        raise
-
-
-async def upload_bytes(
-    client: S3Client,
-    bucket: str,
-    key: str,
-    data: Body,
-    *,
-    part_size: int | None,
-    content_type: str | None,
-    metadata: Mapping[str, str] | None,
-    max_concurrency: int,
-) -> UploadResult:
-    """``S3Client.upload_file_multipart``: in-memory data, parts as memoryviews."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise S3InvalidRequestError(
-            f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
-        )
-    check_int(max_concurrency, "max_concurrency", 1)
-    view = memoryview(data).cast("B")
-    size = len(view)
-    part_size = plan_part_size(size, part_size)
-    upload = await client.create_multipart_upload(
-        bucket, key, content_type=content_type, metadata=metadata
-    )
-    slots = asyncio.Semaphore(max_concurrency)
-
-    async def send(number: int, offset: int) -> None:
-        try:
-            await upload.upload_part(number, view[offset : offset + part_size])
-        finally:
-            slots.release()
-
-    async def start(group: asyncio.TaskGroup) -> None:
-        for number, offset in enumerate(range(0, max(size, 1), part_size), start=1):
-            await slots.acquire()
-            group.create_task(send(number, offset))
-
-    result, _ = await complete_or_abort(upload, start)
-    return result

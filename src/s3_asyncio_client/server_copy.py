@@ -10,8 +10,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from .config import TransferConfig
-from .multipart import complete_or_abort
 from .protocol.limits import MAX_PUT_SIZE, plan_part_size
+from .tasks import complete_or_abort
 from .transfer import TransferResult
 
 if TYPE_CHECKING:

@@ -1,19 +1,22 @@
 """The upload engine: files, file objects and async byte streams, in bounded memory.
 
 Rules of the pipeline:
-1. ``max_concurrency + 1`` buffers of ``part_size`` exist, no more. A part is read
-   into a free buffer (in a worker thread, never on the event loop, with its checksum
-   computed in the same pass), then sent as a memoryview of that buffer; the buffer
-   returns to the pool when the server has accepted the part. So part k+1 is read
-   while up to ``max_concurrency`` parts are on the wire.
-2. Each part carries its checksum; the server verifies it (BadDigest is retried with
+1. A file (a path, or a seekable file object) is never held in memory: each part is
+   a ``FileRegion``, checksummed in one read and streamed from the page cache in a
+   second (see ``file_region``), ``max_concurrency`` parts at once. Memory is two
+   1 MiB buffers per part on the wire, whatever the part size.
+2. A stream of unknown length (an async iterable, a pipe) cannot be read twice, so
+   ``max_concurrency + 1`` buffers of ``part_size`` exist, no more: a part is copied
+   into a free buffer and sent as a memoryview of it; the buffer returns to the pool
+   when the server has accepted the part. Parts are ``part_size`` for the first
+   2,000, then double every 2,000 parts, to stay within 10,000 parts.
+3. Each part carries its checksum; the server verifies it (BadDigest is retried with
    the same bytes). A server that ignores checksums gets Content-MD5 and an ETag check.
-3. A file path with ``resume`` keeps a journal (see ``journal``): an interrupted
+   A file path whose size or mtime changed by the end is refused before completion.
+4. A file path with ``resume`` keeps a journal (see ``journal``): an interrupted
    upload is continued by the same call, skipping parts the server verifiably holds.
    Otherwise any failure or cancellation aborts the upload, shielded from
    cancellation, so no parts are left behind.
-4. Streams of unknown length use parts of ``part_size`` for the first 2,000 parts,
-   then double it every 2,000 parts, to stay within 10,000 parts.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypedDict
 
 from .config import TransferConfig
 from .exceptions import S3InvalidRequestError, S3NoSuchUploadError
+from .file_region import FileRegion, RandomAccess
 from .journal import Journal, JournalHeader, default_journal_dir
-from .multipart import MultipartUpload, abort_quietly, complete_or_abort
-from .protocol.checksums import ChecksumAlgorithm, checksum_header
+from .multipart import MultipartUpload
+from .protocol.checksums import checksum_header
 from .protocol.limits import MAX_PARTS, part_count, plan_part_size
 from .protocol.responses import PartInfo
+from .tasks import abort_quietly, complete_or_abort, send_parts
 
 if TYPE_CHECKING:
     from .client import S3Client
@@ -41,7 +46,6 @@ __all__ = ["Meter", "Progress", "Source", "TransferResult", "upload_file"]
 
 Progress = Callable[[int, int | None], None]
 Source = str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
-Readable = IO[bytes] | int  # a file object read in order, or a descriptor read at offsets
 
 
 class TransferResult(TypedDict):
@@ -77,7 +81,7 @@ class _Job:
             self.bucket, self.key, content_type=self.content_type, metadata=self.metadata
         )
 
-    async def put(self, data: memoryview, meter: Meter) -> TransferResult:
+    async def put(self, data: memoryview | FileRegion, meter: Meter) -> TransferResult:
         result = await self.client.put_object(
             self.bucket,
             self.key,
@@ -89,36 +93,13 @@ class _Job:
         return TransferResult(etag=result["etag"], size=len(data), parts_count=0, skipped_bytes=0)
 
 
-def _read_part(
-    file: Readable, view: memoryview, offset: int, algorithm: ChecksumAlgorithm | None
-) -> tuple[int, str | None]:
-    """Fill ``view`` (short only at the end of the file); its count and checksum."""
-    filled = 0
-    while filled < len(view):
-        rest = view[filled:]
-        if isinstance(file, int):
-            count = os.preadv(file, [rest], offset + filled)
-        else:
-            count = file.readinto(rest) or 0  # type: ignore[attr-defined]
-        if count == 0:
-            break
-        filled += count
-    checksum = checksum_header(algorithm, view[:filled])[1] if algorithm else None
-    return filled, checksum
-
-
 class _Pipeline:
-    """The parts of one multipart upload in flight, bounded by a pool of buffers."""
+    """The parts of one stream upload in flight, bounded by a pool of buffers."""
 
     def __init__(
-        self,
-        upload: MultipartUpload,
-        part_size: int,
-        concurrency: int,
-        meter: Meter,
-        journal: Journal | None,
+        self, upload: MultipartUpload, part_size: int, concurrency: int, meter: Meter
     ) -> None:
-        self.upload, self.meter, self.journal = upload, meter, journal
+        self.upload, self.meter = upload, meter
         self.pool: asyncio.Queue[bytearray] = asyncio.Queue()
         self.on_the_wire = asyncio.Semaphore(concurrency)
         self._part_size, self._unallocated = part_size, concurrency + 1
@@ -133,46 +114,27 @@ class _Pipeline:
     async def send(self, number: int, buffer: bytearray, count: int, checksum: str | None) -> None:
         try:
             async with self.on_the_wire:
-                part = await self.upload.upload_part(
+                await self.upload.upload_part(
                     number, memoryview(buffer)[:count], checksum_value=checksum, on_sent=self.meter
                 )
-            if self.journal is not None:
-                await asyncio.to_thread(self.journal.record, dict(part))
         finally:
             self.pool.put_nowait(buffer)
 
 
-async def _feed_file(
-    pipeline: _Pipeline,
-    file: Readable,
-    size: int,
-    part_size: int,
-    done: set[int],
-    group: asyncio.TaskGroup,
-) -> int:
-    algorithm = pipeline.upload.checksum
+def _file_parts(
+    file: RandomAccess, size: int, part_size: int, done: set[int]
+) -> Iterator[tuple[int, FileRegion]]:
     for number in range(1, part_count(size, part_size) + 1):
-        if number in done:
-            continue
-        offset = (number - 1) * part_size
-        buffer = await pipeline.buffer()
-        view = memoryview(buffer)[: min(part_size, size - offset)]
-        count, checksum = await asyncio.to_thread(_read_part, file, view, offset, algorithm)
-        if count != len(view):
-            pipeline.pool.put_nowait(buffer)
-            raise S3InvalidRequestError(
-                f"the source shrank during the upload: part {number} has {count} of "
-                f"{len(view)} bytes"
-            )
-        group.create_task(pipeline.send(number, buffer, count, checksum))
-    return size
+        if number not in done:
+            offset = (number - 1) * part_size
+            yield number, FileRegion(file, offset, min(part_size, size - offset))
 
 
 async def _feed_stream(
     pipeline: _Pipeline, chunks: AsyncIterator[bytes], base: int, group: asyncio.TaskGroup
 ) -> int:
-    """Parts from a stream of unknown length (rule 4); returns its total size."""
-    algorithm, total, pending = pipeline.upload.checksum, 0, b""
+    """Parts from a stream of unknown length (rule 2); returns its total size."""
+    algorithm, total, pending = pipeline.upload.checksum, 0, memoryview(b"")
     for number in range(1, MAX_PARTS + 1):
         size = base << ((number - 1) // 2000)
         buffer = await pipeline.buffer()
@@ -181,7 +143,7 @@ async def _feed_stream(
         count, ended = 0, False
         while count < size:
             if not pending:
-                pending = await anext(chunks, b"")
+                pending = memoryview(await anext(chunks, b"")).cast("B")
                 ended = not pending
                 if ended:
                     break
@@ -220,7 +182,18 @@ async def upload_file(
         try:
             stat = os.fstat(fd)
             identity = (await asyncio.to_thread(os.path.realpath, source), stat.st_mtime_ns)
-            return await _upload_sized(job, fd, stat.st_size, progress, identity)
+
+            def unchanged() -> None:
+                now = os.fstat(fd)
+                if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                    raise S3InvalidRequestError(
+                        f"{str(source)!r} changed during the upload (its size or mtime): "
+                        "not completed"
+                    )
+
+            return await _upload_sized(
+                job, RandomAccess(fd), stat.st_size, progress, identity, unchanged
+            )
         finally:
             os.close(fd)
     if isinstance(source, AsyncIterable):
@@ -230,7 +203,7 @@ async def upload_file(
             position = source.tell()
             size = source.seek(0, os.SEEK_END) - position
             source.seek(position)
-            return await _upload_sized(job, source, size, progress, None)
+            return await _upload_sized(job, RandomAccess(source), size, progress, None)
         return await _upload_stream(job, _file_chunks(source), progress)
     raise S3InvalidRequestError(
         "source must be a path, a binary file object or an async iterable of bytes, "
@@ -245,16 +218,15 @@ async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
 
 async def _upload_sized(
     job: _Job,
-    file: Readable,
+    file: RandomAccess,
     size: int,
     progress: Progress | None,
     identity: tuple[str, int] | None,
+    unchanged: Callable[[], None] | None = None,
 ) -> TransferResult:
     meter, config = Meter(size, progress), job.config
     if size <= config.multipart_threshold:
-        view = memoryview(bytearray(size))
-        count, _ = await asyncio.to_thread(_read_part, file, view, 0, None)
-        return await job.put(view[:count], meter)
+        return await job.put(FileRegion(file, 0, size), meter)
 
     part_size = plan_part_size(size, config.part_size)
     journal, upload = None, None
@@ -282,11 +254,26 @@ async def _upload_sized(
     upload.parts = list(done.values())
     skipped = sum(part["size"] for part in done.values())
     meter(skipped)
-    pipeline = _Pipeline(upload, part_size, config.max_concurrency, meter, journal)
+    record = None
+    if journal is not None:
+        log = journal
+
+        async def record(part: PartInfo) -> None:
+            await asyncio.to_thread(log.record, dict(part))
+
+    parts = _file_parts(file, size, part_size, set(done))
     result, _ = await complete_or_abort(
         upload,
-        lambda group: _feed_file(pipeline, file, size, part_size, set(done), group),
+        lambda group: send_parts(
+            upload,
+            parts,
+            group,
+            concurrency=config.max_concurrency,
+            on_sent=meter,
+            on_stored=record,
+        ),
         keep_on_failure=journal is not None,
+        before_complete=unchanged,
     )
     if journal is not None:
         await asyncio.to_thread(journal.remove)
@@ -338,7 +325,7 @@ async def _upload_stream(
         head += chunk
     base = config.part_size or 8 * 1024 * 1024
     upload = await job.create()
-    pipeline = _Pipeline(upload, base, config.max_concurrency, meter, None)
+    pipeline = _Pipeline(upload, base, config.max_concurrency, meter)
     result, size = await complete_or_abort(
         upload, lambda group: _feed_stream(pipeline, _chain(bytes(head), chunks), base, group)
     )

@@ -4,6 +4,7 @@ cancellation, integrity."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -238,6 +239,99 @@ async def test_cancellation_without_resume_aborts_and_leaks_nothing(
         await tasks[0]
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+    with pytest.raises(Exception, match=r"NoSuchKey|does not exist"):
+        await client.head_object(bucket, "obj")
+
+
+async def test_file_object_uploads_from_its_position(
+    client: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    """Parts of a seekable file object are read at offsets from where it stood."""
+    data = os.urandom(3 * PART + 11)
+    cfg = config(tmp_path)
+    for file in (io.BytesIO(data), (tmp_path / "f.bin").open("w+b")):
+        with file:
+            file.write(data)
+            file.seek(10)
+            result = await client.upload_file(bucket, "obj", file, config=cfg)
+        assert result["size"] == len(data) - 10
+        assert (await client.get_object(bucket, "obj"))["body"] == data[10:]
+
+
+@pytest.mark.parametrize("resume", [False, True])
+async def test_source_changed_during_upload_is_not_completed(
+    client: S3Client, bucket: str, tmp_path: Path, resume: bool
+) -> None:
+    """A file modified in place while its parts go out (same size, new mtime) is
+    refused before CompleteMultipartUpload; nothing half-old, half-new is stored."""
+    from s3_asyncio_client import S3InvalidRequestError
+
+    source = tmp_path / "data.bin"
+    old = os.urandom(4 * PART)
+    source.write_bytes(old)
+    cfg = config(tmp_path, resume=resume, max_concurrency=1)
+    touched = []
+
+    def edit_midway(done: int, total: int | None) -> None:
+        if done >= PART and not touched:
+            touched.append(done)
+            with source.open("r+b") as file:
+                file.write(b"new!")
+            stat = source.stat()
+            os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+    with pytest.raises(S3InvalidRequestError, match="changed during the upload"):
+        await client.upload_file(bucket, "obj", source, config=cfg, progress=edit_midway)
+    with pytest.raises(Exception, match=r"NoSuchKey|does not exist"):
+        await client.head_object(bucket, "obj")
+    left = [u async for u in client.iter_multipart_uploads(bucket)]
+    assert len(left) == (1 if resume else 0)
+    result = await client.upload_file(bucket, "obj", source, config=cfg)
+    assert result["skipped_bytes"] == 0  # the journal no longer matches the file
+    assert (await client.get_object(bucket, "obj"))["body"] == b"new!" + old[4:]
+    assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+
+
+async def test_source_shrunk_during_upload_is_refused(
+    client: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    from s3_asyncio_client import S3InvalidRequestError
+
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(6 * PART))
+    cfg = config(tmp_path, resume=False, max_concurrency=1)
+
+    def truncate_midway(done: int, total: int | None) -> None:
+        if done >= PART:
+            os.truncate(source, 2 * PART)
+
+    with pytest.raises(S3InvalidRequestError, match="shrank"):
+        await client.upload_file(bucket, "obj", source, config=cfg, progress=truncate_midway)
+    assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+
+
+async def test_region_shrunk_while_sent_is_refused_not_retried(
+    client: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    """The file shrinks between a region's checksum pass and its send: the body
+    cannot be completed, and that is the source's fault, not a broken connection."""
+    from s3_asyncio_client import S3InvalidRequestError
+    from s3_asyncio_client.file_region import FileRegion, RandomAccess
+
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(3 * MiB))
+    calls = []
+
+    def truncate_after_first_chunk(count: int) -> None:
+        calls.append(count)
+        os.truncate(source, MiB)
+
+    with source.open("rb") as file:
+        region = FileRegion(RandomAccess(file.fileno()), 0, 3 * MiB)
+        with pytest.raises(S3InvalidRequestError, match="shrank"):
+            await client.put_object(bucket, "obj", region, on_sent=truncate_after_first_chunk)
+    assert calls[0] == MiB
+    assert sum(calls) == 0  # the bytes sent were taken back
     with pytest.raises(Exception, match=r"NoSuchKey|does not exist"):
         await client.head_object(bucket, "obj")
 

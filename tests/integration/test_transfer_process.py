@@ -150,3 +150,29 @@ def test_memory_stays_bounded(seaweedfs: ServerInfo, bucket_name: str, tmp_path:
     assert peak < bound
     assert target.stat().st_size == size
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_file_upload_memory_does_not_grow_with_part_size(
+    seaweedfs: ServerInfo, bucket_name: str, tmp_path: Path
+) -> None:
+    """Parts of a file are streamed from it, not buffered: 32 MiB parts, 4 at once,
+    take a few MiB, not 4-5 x 32 MiB."""
+    part, concurrency = 32 * MiB, 4
+    size = 2 * concurrency * part
+    source = tmp_path / "big.bin"
+    with source.open("wb") as file:
+        for _ in range(size // MiB):
+            file.write(os.urandom(MiB))
+    _create_bucket(seaweedfs, bucket_name)
+    process = run_transfer(seaweedfs, seaweedfs.endpoint_url, bucket_name, source, "-",
+                           tmp_path / "journal", part, concurrency)  # fmt: skip
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    peak = json.loads(out)["peak_rss"]
+    print(f"peak RSS {peak / MiB:.1f} MiB uploading {size // MiB} MiB in {part // MiB} MiB parts")
+    assert peak < 64 * MiB + part  # buffering would need (concurrency + 1) x part = 160 MiB
+    s3 = boto3_client(seaweedfs)
+    try:
+        assert s3.head_object(Bucket=bucket_name, Key="obj")["ContentLength"] == size
+    finally:
+        s3.close()

@@ -57,11 +57,21 @@ def test_only_transport_imports_aiohttp() -> None:
         for path in PACKAGE.rglob("*.py")
         if any(name.split(".")[0] == "aiohttp" for name in _imports(path))
     }
-    allowed = {"transport.py"} | {
-        p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "server").rglob("*.py")
+    allowed = {
+        p.relative_to(PACKAGE).as_posix()
+        for package in ("transport", "server")
+        for p in (PACKAGE / package).rglob("*.py")
     }
     assert users <= allowed, users - allowed
-    assert "transport.py" in users
+    assert "transport/session.py" in users
+
+
+def test_only_transport_errors_translates_aiohttp_exceptions() -> None:
+    """Foreign exceptions become S3Errors at one boundary (transport/errors.py)."""
+    for path in (PACKAGE / "transport").glob("*.py"):
+        text = path.read_text()
+        mentions = [word for word in ("ClientError", "ServerTimeoutError") if word in text]
+        assert not mentions or path.name == "errors.py", (path.name, mentions)
 
 
 def test_exceptions_module_imports_nothing_foreign() -> None:

@@ -17,7 +17,7 @@ import click
 from ..client import S3Client
 from ..config import TransferConfig
 from ..exceptions import S3InvalidRequestError
-from ..multipart import in_task_group
+from ..tasks import in_task_group
 from . import Settings, parse_s3_url, run
 from .progress import Reporter, parse_size
 

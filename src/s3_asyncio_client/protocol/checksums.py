@@ -11,20 +11,21 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .http import Body
 
 __all__ = [
     "ChecksumAlgorithm",
     "RunningChecksum",
+    "StoredCheck",
+    "check_stored",
     "checksum_header",
     "content_md5",
     "crc32c_available",
     "default_algorithm",
     "multipart_etag",
     "sha256_hex",
-    "stored_mismatch",
 ]
 
 ChecksumAlgorithm = Literal["crc32c", "crc32", "sha256", "sha1"]
@@ -122,14 +123,20 @@ def multipart_etag(part_etags: Iterable[str]) -> str | None:
     return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
 
 
-def stored_mismatch(
-    sent_headers: dict[str, str], reply_headers: dict[str, str], data: Body
-) -> tuple[str | None, bool]:
+class StoredCheck(NamedTuple):
+    """What a reply says about the bytes the server stored (see ``check_stored``)."""
+
+    problem: str | None  # a mismatch the checksum headers already show
+    echoed: bool  # the server echoed our x-amz-checksum-* header
+    etag: str | None  # a plain-MD5 ETag still to compare with the MD5 of the bytes sent
+
+
+def check_stored(sent_headers: dict[str, str], reply_headers: dict[str, str]) -> StoredCheck:
     """Compare what we sent with what the server says it stored.
 
-    Returns ``(problem, echoed)``: a description of a mismatch (or None), and
-    whether the server echoed our ``x-amz-checksum-*`` header. A server that does
-    not echo it ignored it; then the ETag, when it is a plain MD5, is checked.
+    A server that echoes our ``x-amz-checksum-*`` header verified it; one that does not
+    ignored it, and then its ETag, when it is a plain MD5 and we sent no Content-MD5
+    (which every server verifies), is left for the caller to compare with the data.
     """
     sent = {k: v for k, v in sent_headers.items() if k.startswith("x-amz-checksum-")}
     sent.pop("x-amz-checksum-algorithm", None)
@@ -138,10 +145,9 @@ def stored_mismatch(
         if name in reply_headers:
             echoed = True
             if reply_headers[name] != value:
-                return f"server stored {name} {reply_headers[name]}, we sent {value}", True
+                problem = f"server stored {name} {reply_headers[name]}, we sent {value}"
+                return StoredCheck(problem, True, None)
     if echoed or not sent or "content-md5" in sent_headers:
-        return None, echoed
+        return StoredCheck(None, echoed, None)
     etag = reply_headers.get("etag", "").strip('"')
-    if len(etag) == 32 and etag != hashlib.md5(data).hexdigest():
-        return f"server stored ETag {etag}, not the MD5 of the bytes we sent", False
-    return None, False
+    return StoredCheck(None, False, etag if len(etag) == 32 else None)

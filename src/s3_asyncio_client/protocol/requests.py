@@ -13,7 +13,7 @@ from ..exceptions import S3InvalidRequestError
 from .addressing import Endpoint, Query
 from .checksums import ChecksumAlgorithm, checksum_header, content_md5
 from .documents import render
-from .http import Body, HttpRequest
+from .http import HttpRequest, RequestBody, in_memory
 from .limits import check_bucket, check_key, check_part_number, check_text
 from .signing import uri_encode
 
@@ -82,23 +82,36 @@ def object_headers(
 
 def _with_checksum(
     headers: dict[str, str],
-    body: Body,
+    body: RequestBody,
     checksum: ChecksumAlgorithm | None,
     md5: bool,
     value: str | None = None,
+    digest_headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Add the checksum header (``value`` if already computed) and Content-MD5."""
-    if checksum is not None and value is not None:
-        headers[f"x-amz-checksum-{checksum}"] = value
-    elif checksum is not None:
+    """Add the checksum header (``value`` if already computed) and Content-MD5.
+
+    A streamed body cannot be read here: its digests come ready-made, as
+    ``digest_headers`` (``x-amz-checksum-*``, ``content-md5``, ``x-amz-content-sha256``).
+    """
+    if digest_headers is not None:
+        for name, header_value in digest_headers.items():
+            if name not in _DIGEST_HEADERS and not name.startswith("x-amz-checksum-"):
+                raise S3InvalidRequestError(f"{name!r} is not a digest header")
+            headers[name] = header_value
+        return headers
+    if not in_memory(body):
+        raise S3InvalidRequestError("a streamed body needs its digest headers computed first")
+    if checksum is not None:
         try:
-            name, value = checksum_header(checksum, body)
+            headers[f"x-amz-checksum-{checksum}"] = value or checksum_header(checksum, body)[1]
         except ValueError as exc:
             raise S3InvalidRequestError(str(exc)) from None
-        headers[name] = value
     if md5:
         headers["content-md5"] = content_md5(body)
     return headers
+
+
+_DIGEST_HEADERS = frozenset({"content-md5", "x-amz-content-sha256"})
 
 
 def build_list_buckets(endpoint: Endpoint) -> HttpRequest:
@@ -126,7 +139,7 @@ def build_put_object(
     endpoint: Endpoint,
     bucket: str,
     key: str,
-    body: Body,
+    body: RequestBody,
     *,
     content_type: str | None = None,
     metadata: Mapping[str, str] | None = None,
@@ -134,9 +147,10 @@ def build_put_object(
     content_md5: bool = False,
     checksum_value: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    digest_headers: Mapping[str, str] | None = None,
 ) -> HttpRequest:
     headers = object_headers(content_type=content_type, metadata=metadata, extra=extra_headers)
-    _with_checksum(headers, body, checksum, content_md5, checksum_value)
+    _with_checksum(headers, body, checksum, content_md5, checksum_value, digest_headers)
     return HttpRequest("PUT", _object(endpoint, bucket, key), headers, body)
 
 
@@ -263,14 +277,15 @@ def build_upload_part(
     key: str,
     upload_id: str,
     part_number: int,
-    body: Body,
+    body: RequestBody,
     *,
     checksum: ChecksumAlgorithm | None = None,
     checksum_value: str | None = None,
     content_md5: bool = False,
+    digest_headers: Mapping[str, str] | None = None,
 ) -> HttpRequest:
     query = _query(partNumber=check_part_number(part_number), uploadId=_upload(upload_id))
-    headers = _with_checksum({}, body, checksum, content_md5, checksum_value)
+    headers = _with_checksum({}, body, checksum, content_md5, checksum_value, digest_headers)
     return HttpRequest("PUT", _object(endpoint, bucket, key, query), headers, body)
 
 

@@ -1,15 +1,15 @@
 """HTTP for the protocol layer: one aiohttp session, signing, retries, clock skew.
 
-This is the only module that imports aiohttp. Its exceptions are translated here,
-once, into the S3Error tree (``raise ... from exc``).
+The transport package is the only one that imports aiohttp; its exceptions are
+translated in ``errors``, once, into the S3Error tree (``raise ... from exc``).
 
 Rules of the retry loop:
 1. Every attempt is signed afresh, just before it is sent: a request that waited in
    a backoff is not rejected as stale.
 2. A transient error (see ``protocol.errors.is_retryable``) is retried up to
    ``RetryConfig.max_attempts`` in all, with full-jitter backoff, while the client's
-   retry budget lasts. Bodies are bytes or memoryviews, so every attempt resends
-   the whole body.
+   retry budget lasts. Bodies are bytes-like, or file regions read afresh by each
+   attempt, so every attempt resends the whole body.
 3. RequestTimeTooSkewed sets the clock offset from the server's Date header and
    retries once at no cost to the budget.
 """
@@ -26,76 +26,24 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import aiohttp
-from aiohttp.abc import AbstractStreamWriter
 from yarl import URL
 
-from .config import PayloadSigning, RetryConfig, Timeouts
-from .exceptions import S3ConnectionError, S3Error, S3TimeoutError
-from .protocol.addressing import Endpoint
-from .protocol.checksums import sha256_hex
-from .protocol.errors import error_from_response, is_retryable, is_throttle
-from .protocol.http import Body, HttpRequest, HttpResponse
-from .protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
+from ..config import PayloadSigning, RetryConfig, Timeouts
+from ..exceptions import S3ConnectionError, S3Error, S3InvalidRequestError, S3TimeoutError
+from ..file_region import BufferPool
+from ..protocol.addressing import Endpoint
+from ..protocol.checksums import sha256_hex
+from ..protocol.errors import error_from_response, is_retryable, is_throttle
+from ..protocol.http import HttpRequest, HttpResponse, in_memory
+from ..protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
+from .bodies import RegionPayload, SentCounter, payload_for
+from .errors import map_exception
+from .streaming import StreamingResponse
 
-__all__ = ["StreamingResponse", "Transport"]
+__all__ = ["Transport"]
 
 T = TypeVar("T")
 _SKEW = "RequestTimeTooSkewed"
-
-
-def _map_exception(exc: BaseException) -> S3Error | None:
-    """The S3Error for an aiohttp/OS failure, or None if it is not one of ours."""
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        error: S3Error = S3TimeoutError(f"timed out: {str(exc) or type(exc).__name__}")
-    elif isinstance(exc, aiohttp.ClientPayloadError):
-        error = S3ConnectionError(f"reply body cut short: {exc}")
-    elif isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
-        error = S3ConnectionError(f"connection failed: {str(exc) or type(exc).__name__}")
-    else:
-        return None
-    error.__cause__ = exc
-    return error
-
-
-class _BodyPayload(aiohttp.payload.Payload):
-    """A request body written in slices of one buffer: no copy, and the event loop
-    gets a turn between slices (aiohttp writes plain bytes in one go)."""
-
-    _SLICE = 1024 * 1024
-
-    def __init__(self, body: Body, on_sent: _SentCounter | None) -> None:
-        self._view = memoryview(body).cast("B")
-        super().__init__(self._view, content_type=None)
-        self._size = self._view.nbytes
-        self._on_sent = on_sent
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return bytes(self._view).decode(encoding, errors)
-
-    async def write(self, writer: AbstractStreamWriter) -> None:
-        for start in range(0, len(self._view), self._SLICE):
-            piece = self._view[start : start + self._SLICE]
-            await writer.write(piece)
-            if self._on_sent is not None:
-                self._on_sent.add(len(piece))
-
-
-class _SentCounter:
-    """Reports body bytes as they are written; takes them back if the attempt fails,
-    so progress never counts a byte twice."""
-
-    def __init__(self, callback: Callable[[int], None]) -> None:
-        self._callback = callback
-        self._sent = 0
-
-    def add(self, count: int) -> None:
-        self._sent += count
-        self._callback(count)
-
-    def roll_back(self) -> None:
-        if self._sent:
-            self._callback(-self._sent)
-            self._sent = 0
 
 
 class _RetryBudget:
@@ -112,50 +60,6 @@ class _RetryBudget:
 
     def refund(self, amount: int) -> None:
         self.tokens = min(self.capacity, self.tokens + amount)
-
-
-class StreamingResponse:
-    """An open reply whose body is read on demand; iterate it for chunks."""
-
-    def __init__(self, response: aiohttp.ClientResponse, chunk_size: int) -> None:
-        self._response = response
-        self._chunk_size = chunk_size
-        self.status = response.status
-        self.headers = {name.lower(): value for name, value in response.headers.items()}
-
-    async def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (all that is left with -1); b"" at the end."""
-        try:
-            return await self._response.content.read(n)
-        except Exception as exc:
-            raise (_map_exception(exc) or exc) from exc
-
-    async def read_exactly(self, n: int) -> bytes:
-        """``n`` bytes, or fewer only where the body ends."""
-        try:
-            return await self._response.content.readexactly(n)
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial
-        except Exception as exc:
-            raise (_map_exception(exc) or exc) from exc
-
-    async def readinto(self, buffer: memoryview) -> int:
-        """Fill ``buffer`` as far as the body allows; the count of bytes written."""
-        filled = 0
-        while filled < len(buffer):
-            chunk = await self.read(min(len(buffer) - filled, self._chunk_size))
-            if not chunk:
-                break
-            buffer[filled : filled + len(chunk)] = chunk
-            filled += len(chunk)
-        return filled
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks()
-
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        while chunk := await self.read(self._chunk_size):
-            yield chunk
 
 
 class Transport:
@@ -183,6 +87,8 @@ class Transport:
         self._budget = _RetryBudget(retry.budget)
         self._clock_offset = 0.0
         self._session: aiohttp.ClientSession | None = None
+        # Chunk buffers of file-region bodies, reused from request to request.
+        self.buffers = BufferPool()
         self._sign_payload = payload_signing == "signed" or (
             payload_signing == "auto" and not (endpoint.secure or endpoint.is_loopback)
         )
@@ -235,7 +141,11 @@ class Transport:
         """``request`` signed for now, or unchanged for anonymous access."""
         if self._credentials is None:
             return request
-        payload = sha256_hex(request.body) if self._sign_payload else UNSIGNED_PAYLOAD
+        payload = request.headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD
+        if self._sign_payload and payload == UNSIGNED_PAYLOAD:
+            if not in_memory(request.body):
+                raise S3InvalidRequestError("a streamed body needs its SHA-256 computed first")
+            payload = sha256_hex(request.body)
         return sign_request(
             request,
             self._credentials,
@@ -245,30 +155,35 @@ class Transport:
         )
 
     def _start(
-        self, request: HttpRequest, on_sent: _SentCounter | None = None
+        self, request: HttpRequest, payload: aiohttp.payload.Payload | None = None
     ) -> Awaitable[aiohttp.ClientResponse]:
         signed = self.sign(request)
         return self._get_session().request(
             signed.method,
             URL(signed.url, encoded=True),
             headers=signed.headers,
-            data=_BodyPayload(signed.body, on_sent) if len(signed.body) else None,
+            data=payload,
             allow_redirects=False,
         )
 
     async def _attempt(
-        self, request: HttpRequest, on_sent: _SentCounter | None = None
+        self, request: HttpRequest, on_sent: SentCounter | None = None
     ) -> HttpResponse:
+        payload = payload_for(request.body, self.buffers, on_sent)
         try:
-            async with await self._start(request, on_sent) as reply:
-                body = await reply.read()
+            async with await self._start(request, payload) as reply:
+                data = await reply.read()
                 headers = {name.lower(): value for name, value in reply.headers.items()}
-                return HttpResponse(reply.status, headers, body)
         except Exception as exc:
-            mapped = _map_exception(exc)
+            if isinstance(payload, RegionPayload) and payload.failure is not None:
+                raise payload.failure from None
+            mapped = map_exception(exc)
             if mapped is None:
                 raise
             raise mapped from exc
+        if isinstance(payload, RegionPayload) and reply.status < 300:
+            payload.release()
+        return HttpResponse(reply.status, headers, data)
 
     def _fix_clock(self, response: HttpResponse) -> bool:
         server_date = response.headers.get("date")
@@ -287,7 +202,7 @@ class Transport:
         request: HttpRequest,
         bucket: str | None,
         key: str | None,
-        on_sent: _SentCounter | None = None,
+        on_sent: SentCounter | None = None,
     ) -> T:
         attempts, skew_fixed = 0, False
         while True:
@@ -298,6 +213,10 @@ class Transport:
             except (S3ConnectionError, S3TimeoutError) as exc:
                 error, response = exc, None
                 error.bucket, error.key = bucket, key
+            except BaseException:
+                if on_sent is not None:
+                    on_sent.roll_back()
+                raise
             else:
                 if response is None:
                     self._budget.refund(1 if attempts == 1 else 5)
@@ -340,7 +259,7 @@ class Transport:
         ``on_sent(n)`` is called as body bytes go out, and with a negative count
         when an attempt fails and its bytes will be sent again.
         """
-        counter = _SentCounter(on_sent) if on_sent is not None else None
+        counter = SentCounter(on_sent) if on_sent is not None else None
 
         async def attempt() -> tuple[HttpResponse, HttpResponse | None]:
             response = await self._attempt(request, counter)
@@ -364,14 +283,14 @@ class Transport:
 
         async def attempt() -> tuple[aiohttp.ClientResponse, HttpResponse | None]:
             try:
-                reply = await self._start(request)
+                reply = await self._start(request, payload_for(request.body, self.buffers, None))
                 if reply.status < 300:
                     return reply, None
                 async with reply:
                     body = await reply.read()
                     headers = {n.lower(): v for n, v in reply.headers.items()}
             except Exception as exc:
-                mapped = _map_exception(exc)
+                mapped = map_exception(exc)
                 if mapped is None:
                     raise
                 raise mapped from exc

@@ -1,0 +1,63 @@
+"""Checking that a server stored the bytes we sent.
+
+Rules:
+1. Every upload carries the client's checksum (``x-amz-checksum-*``). A server that
+   echoes it verified it; a different value echoed is an integrity error.
+2. A server that does not echo it ignored it: the client remembers, and from then on
+   sends Content-MD5 too, which every S3 server verifies. Until then, the reply's ETag,
+   when it is a plain MD5, is compared with the MD5 of what was sent.
+3. A file region's digests are computed in one read of it, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from .exceptions import S3IntegrityError, S3InvalidRequestError
+from .file_region import FileRegion
+from .file_region import digest_headers as region_digest_headers
+from .protocol.checksums import check_stored
+from .protocol.http import Body, HttpRequest, HttpResponse, RequestBody, in_memory
+
+if TYPE_CHECKING:
+    from .client import S3Client
+
+__all__ = ["digest_headers", "verify_stored"]
+
+
+async def digest_headers(client: S3Client, body: Body | FileRegion) -> dict[str, str] | None:
+    """A file region's checksum headers (rules 1-3); None for an in-memory body,
+    whose headers the request builders compute."""
+    if not isinstance(body, FileRegion):
+        return None
+    return await region_digest_headers(
+        body,
+        client.transport.buffers,
+        checksum=client.checksum,
+        md5=client.checksums_ignored,
+        sha256=client.transport.signs_payload,
+    )
+
+
+async def verify_stored(
+    client: S3Client, request: HttpRequest, response: HttpResponse, *, key: str
+) -> None:
+    """Raise S3IntegrityError if the server stored other bytes than the request's
+    body; note a server that ignores checksum headers (rule 2)."""
+    check = check_stored(request.headers, response.headers)
+    if not check.echoed and client.checksum is not None and "content-md5" not in request.headers:
+        client.checksums_ignored = True
+    problem = check.problem
+    if check.etag is not None and check.etag != await _md5_hex(client, request.body):
+        problem = f"server stored ETag {check.etag}, not the MD5 of the bytes we sent"
+    if problem is not None:
+        raise S3IntegrityError(problem, key=key)
+
+
+async def _md5_hex(client: S3Client, body: RequestBody) -> str:
+    if isinstance(body, FileRegion):
+        return (await body.digests(("md5",), client.transport.buffers))["md5"].hex()
+    if in_memory(body):
+        return hashlib.md5(body).hexdigest()
+    raise S3InvalidRequestError(f"cannot read a body of type {type(body).__name__}")

@@ -1,0 +1,11 @@
+"""HTTP for the protocol layer: the only package that imports aiohttp.
+
+``session``: the Transport (one aiohttp session, signing, retries, clock skew);
+``bodies``: request bodies; ``streaming``: replies read on demand; ``errors``: the
+translation of foreign exceptions into S3Errors.
+"""
+
+from .session import Transport
+from .streaming import StreamingResponse
+
+__all__ = ["StreamingResponse", "Transport"]

@@ -1,0 +1,131 @@
+"""Request bodies as aiohttp payloads: bytes-like bodies in slices, file regions in
+chunks through pooled buffers, with progress that a failed attempt takes back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp.abc import AbstractStreamWriter
+
+from ..exceptions import S3InvalidRequestError
+from ..file_region import BufferPool, FileRegion
+from ..protocol.http import Body, RequestBody, in_memory
+
+__all__ = ["BodyPayload", "RegionPayload", "SentCounter", "payload_for"]
+
+
+class BodyPayload(aiohttp.payload.Payload):
+    """A request body written in slices of one buffer: no copy, and the event loop
+    gets a turn between slices (aiohttp writes plain bytes in one go)."""
+
+    _SLICE = 1024 * 1024
+
+    def __init__(self, body: Body, on_sent: SentCounter | None) -> None:
+        self._view = memoryview(body).cast("B")
+        super().__init__(self._view, content_type=None)
+        self._size = self._view.nbytes
+        self._on_sent = on_sent
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._view).decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        for start in range(0, len(self._view), self._SLICE):
+            piece = self._view[start : start + self._SLICE]
+            await writer.write(piece)
+            if self._on_sent is not None:
+                self._on_sent.add(len(piece))
+
+
+class RegionPayload(aiohttp.payload.Payload):
+    """A file region written chunk by chunk through two pooled buffers.
+
+    A buffer handed to the transport may be read by it until it has been sent, so a
+    buffer is filled again only once fewer bytes are queued than the chunk written
+    after it (the queue is FIFO: it has left), and the buffers go back to the pool
+    only after the server accepted the request (``release``). A failure of our own
+    (the file shrank) is kept in ``failure``: aiohttp would report it as a broken
+    connection.
+    """
+
+    def __init__(self, region: FileRegion, pool: BufferPool, on_sent: SentCounter | None):
+        super().__init__(region, content_type=None)
+        self._size = self._length = len(region)
+        self._region, self._pool, self._on_sent = region, pool, on_sent
+        self._buffers: list[bytearray] = []
+        self.failure: S3InvalidRequestError | None = None
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return repr(self._region)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        region, pool = self._region, self._pool
+        self._buffers = buffers = [pool.take(), pool.take()]
+        start, turn = 0, 0
+        try:
+            while start < self._length:
+                buffer = buffers[turn]
+                view = region.chunk_view(buffer, start)
+                cached = region.file.read_cached(view, region.offset + start)
+                if cached < len(view):
+                    view = await loop.run_in_executor(
+                        None, region.read_chunk, buffer, start, cached
+                    )
+                await writer.write(view)
+                if self._on_sent is not None:
+                    self._on_sent.add(len(view))
+                start, turn = start + len(view), turn ^ 1
+                if start < self._length and not _sent_all_but(writer, len(view)):
+                    buffers[turn] = bytearray(pool.size)  # may still be queued: not reused
+        except S3InvalidRequestError as exc:
+            self.failure = exc
+            raise
+
+    def release(self) -> None:
+        """The request was answered: every byte was sent; the buffers are free."""
+        self._pool.give(*self._buffers)
+        self._buffers = []
+
+
+def _sent_all_but(writer: AbstractStreamWriter, newest: int) -> bool:
+    """True if at most the ``newest`` bytes written are still queued in the transport
+    (after ``write()``'s drain, at most its high-water mark is), so everything written
+    before them has left; False if it cannot tell."""
+    transport = getattr(writer, "transport", None)
+    return isinstance(transport, asyncio.WriteTransport) and (
+        transport.get_write_buffer_size() <= newest
+    )
+
+
+class SentCounter:
+    """Reports body bytes as they are written; takes them back if the attempt fails,
+    so progress never counts a byte twice."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self._callback = callback
+        self._sent = 0
+
+    def add(self, count: int) -> None:
+        self._sent += count
+        self._callback(count)
+
+    def roll_back(self) -> None:
+        if self._sent:
+            self._callback(-self._sent)
+            self._sent = 0
+
+
+def payload_for(
+    body: RequestBody, pool: BufferPool, on_sent: SentCounter | None
+) -> BodyPayload | RegionPayload | None:
+    """The payload that writes ``body`` (None for an empty one)."""
+    if not len(body):
+        return None
+    if isinstance(body, FileRegion):
+        return RegionPayload(body, pool, on_sent)
+    if in_memory(body):
+        return BodyPayload(body, on_sent)
+    raise S3InvalidRequestError(f"cannot send a body of type {type(body).__name__}")

@@ -1,0 +1,66 @@
+"""A reply whose body is read on demand (downloads)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from .errors import map_exception
+
+__all__ = ["StreamingResponse"]
+
+
+class StreamingResponse:
+    """An open reply whose body is read on demand; iterate it for chunks."""
+
+    def __init__(self, response: aiohttp.ClientResponse, chunk_size: int) -> None:
+        self._response = response
+        self._chunk_size = chunk_size
+        self.status = response.status
+        self.headers = {name.lower(): value for name, value in response.headers.items()}
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all that is left with -1); b"" at the end."""
+        try:
+            return await self._response.content.read(n)
+        except Exception as exc:
+            raise (map_exception(exc) or exc) from exc
+
+    async def read_exactly(self, n: int) -> bytes:
+        """``n`` bytes, or fewer only where the body ends."""
+        try:
+            return await self._response.content.readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial
+        except Exception as exc:
+            raise (map_exception(exc) or exc) from exc
+
+    async def read_chunk(self) -> bytes:
+        """The next piece of the body, as it arrived (no copy); b"" at the end."""
+        try:
+            while True:
+                data, end_of_http_chunk = await self._response.content.readchunk()
+                if data or not end_of_http_chunk:
+                    return data
+        except Exception as exc:
+            raise (map_exception(exc) or exc) from exc
+
+    async def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` as far as the body allows; the count of bytes written."""
+        filled = 0
+        while filled < len(buffer):
+            chunk = await self.read(min(len(buffer) - filled, self._chunk_size))
+            if not chunk:
+                break
+            buffer[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+        return filled
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while chunk := await self.read(self._chunk_size):
+            yield chunk
