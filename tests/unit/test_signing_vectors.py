@@ -138,3 +138,30 @@ def test_credentials_repr_hides_secrets() -> None:
     assert "AKID" in text
     assert "very-secret" not in text
     assert "token-value" not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8333/bucket/key",
+        "http://127.0.0.1:80/bucket/a%20b?partNumber=1&uploadId=x%2By",
+        "https://s3.amazonaws.com:443/b/k?uploads",
+        "HTTPS://Bucket.s3.eu-west-1.amazonaws.com/k//..//x",
+        "http://user:pw@[::1]:9000/b/k?list-type=2&prefix=",
+        "http://localhost:9000?x=1",
+        "http://localhost:9000",
+        "http://h/p?q=1#frag",
+        "http://h:8080/p?a=b?c",
+    ],
+)
+def test_url_parts_match_urlsplit(url: str) -> None:
+    """The signer's fast URL split gives what urlsplit gives (host without a
+    default port, path, query)."""
+    from s3_asyncio_client.protocol.signing import _host
+
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    default = {"http": ":80", "https": ":443"}.get(parts.scheme, "")
+    if default and host.endswith(default):
+        host = host[: -len(default)]
+    assert _host(url) == (host, parts.path, parts.query)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -48,6 +48,10 @@ class Endpoint:
 
     url: str
     addressing: Addressing = "auto"
+    # Parts of ``url``, split once: every request's URL starts from them.
+    _base: str = field(init=False, repr=False, compare=False)
+    _path: str = field(init=False, repr=False, compare=False)
+    _aws: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -66,6 +70,11 @@ class Endpoint:
             )
         normal = parts._replace(scheme=parts.scheme.lower()).geturl().rstrip("/")
         object.__setattr__(self, "url", normal)
+        normal_parts = urlsplit(normal)
+        object.__setattr__(self, "_base", f"{normal_parts.scheme}://{normal_parts.netloc}")
+        object.__setattr__(self, "_path", normal_parts.path)
+        host = normal_parts.hostname or ""
+        object.__setattr__(self, "_aws", host.endswith(".amazonaws.com"))
 
     @property
     def secure(self) -> bool:
@@ -91,22 +100,23 @@ class Endpoint:
                     f"bucket {bucket!r} cannot be a host name; use path addressing", bucket=bucket
                 )
             return True
+        if not self._aws:
+            return False
         # Dotted names break TLS wildcard certificates: path-style over https.
-        dns_ok = bool(_DNS_BUCKET.match(bucket)) or (not self.secure and _dns_name(bucket))
-        host = urlsplit(self.url).hostname or ""
-        return dns_ok and host.endswith(".amazonaws.com")
+        return bool(_DNS_BUCKET.match(bucket)) or (not self.secure and _dns_name(bucket))
 
     def url_for(self, bucket: str | None = None, key: str | None = None, query: Query = ()) -> str:
         """The wire URL of a bucket, an object or the service itself."""
-        parts = urlsplit(self.url)
-        base, path = f"{parts.scheme}://{parts.netloc}", parts.path
+        base, path = self._base, self._path
+        virtual = bucket is not None and self._virtual(bucket)
         if bucket is not None:
-            if self._virtual(bucket):
-                base = f"{parts.scheme}://{bucket}.{parts.netloc}"
+            if virtual:
+                scheme, _, netloc = base.partition("://")
+                base = f"{scheme}://{bucket}.{netloc}"
             else:
                 path += "/" + uri_encode(bucket)
         path += "/" + uri_encode(key, keep_slash=True) if key is not None else "/"
-        if bucket is not None and key is None and not self._virtual(bucket):
+        if bucket is not None and key is None and not virtual:
             path = path.rstrip("/") or "/"
         encoded = encode_query(query)
         return f"{base}{path}?{encoded}" if encoded else f"{base}{path}"

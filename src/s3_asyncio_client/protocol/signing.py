@@ -109,16 +109,19 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
 
 def canonical_query(query: str) -> str:
     """The wire query string as SigV4 signs it (rule 2)."""
+    if not query:
+        return ""
     encoded = sorted((uri_encode(n), uri_encode(v)) for n, v in _query_pairs(query))
     return "&".join(f"{name}={value}" for name, value in encoded)
 
 
 def _canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
-    merged: dict[str, list[str]] = {}
-    for name, value in headers:
-        merged.setdefault(name.strip().lower(), []).append(" ".join(value.split()))
+    merged: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name, value = raw_name.strip().lower(), " ".join(raw_value.split())
+        merged[name] = f"{merged[name]},{value}" if name in merged else value
     names = sorted(merged)
-    lines = "".join(f"{name}:{','.join(merged[name])}\n" for name in names)
+    lines = "".join([f"{name}:{merged[name]}\n" for name in names])
     return lines, ";".join(names)
 
 
@@ -158,17 +161,33 @@ def request_signature(
     return string_to_sign, signature
 
 
-def _amz_date(timestamp: datetime) -> str:
-    return timestamp.strftime("%Y%m%dT%H%M%SZ")
+def _amz_date(t: datetime) -> str:
+    """``YYYYMMDDTHHMMSSZ`` (an f-string: strftime costs more, once per request)."""
+    return f"{t.year:04}{t.month:02}{t.day:02}T{t.hour:02}{t.minute:02}{t.second:02}Z"
 
 
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+@lru_cache(maxsize=64)  # sign_request and sign_headers both ask, one after the other
 def _host(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    default_port = {"http": ":80", "https": ":443"}.get(parts.scheme, "")
+    """``(host header, path, query)`` of an absolute URL, default port left out."""
+    scheme, found, rest = url.partition("://")
+    if not found or "#" in rest:
+        parts = urlsplit(url)
+        scheme, netloc, path, query = parts.scheme, parts.netloc, parts.path, parts.query
+    else:  # the common case, without urlsplit's generality (and cost)
+        end = len(rest)
+        for mark in "/?":
+            found_at = rest.find(mark)
+            if found_at != -1 and found_at < end:
+                end = found_at
+        netloc, (path, _, query) = rest[:end], rest[end:].partition("?")
+    host = netloc.rpartition("@")[2]
+    default_port = _DEFAULT_PORTS.get(scheme.lower(), "")
     if default_port and host.endswith(default_port):
         host = host[: -len(default_port)]
-    return host, parts.path, parts.query
+    return host, path, query
 
 
 def sign_headers(

@@ -116,6 +116,7 @@ class Transport:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # S3 uses no cookies
                 auto_decompress=False,
                 skip_auto_headers=("Content-Type", "Accept-Encoding"),
                 timeout=aiohttp.ClientTimeout(
