@@ -27,8 +27,8 @@ WHAT = {
         "resume off); small: put_object / get_object on 32 asyncio tasks"
     ),
     "ours-sync": (
-        "Client(...).bucket(b).object(k).get_writer().put_file(path); download streams "
-        "get_reader() into the file (the facade has no download-to-file); small: "
+        "Client(...).bucket(b).object(k).get_writer().put_file(path) / "
+        ".download_file(path) (the same engine as ours); small: "
         "put_content / get_reader().read_all() on 32 threads; the facade's loop thread "
         "runs the same event loop as the async clients (uvloop by default)"
     ),
@@ -324,12 +324,6 @@ def report(plan: Plan, results: Results, started: str, machine: str, seconds: fl
         checked = targets(server, plan, results)
         if checked:
             lines += ["", f"### Targets on {server}", "", *checked]
-            if "ours-sync" in plan.clients:
-                lines += [
-                    "",
-                    "The facade has no download-to-file: its download is one streamed GET, "
-                    "the async client's is ranged GETs in parallel.",
-                ]
     lines += ["", "## What each client does", "", "| client | how |", "|---|---|"]
     lines += [f"| {client} | {WHAT[client]} |" for client in plan.clients]
     if results.failures:

@@ -103,6 +103,12 @@ class Portal:
         thread = self._thread
         return thread is not None and thread.ident == threading.get_ident()
 
+    def _own_thread_error(self) -> RuntimeError:
+        return RuntimeError(
+            f"{self.name} was called from its own event loop thread, where it would "
+            "wait for itself forever; in async code, await the async API instead"
+        )
+
     def _closed_error(self) -> RuntimeError:
         return RuntimeError(f"{self.name} is closed; create a new one")
 
@@ -139,10 +145,7 @@ class Portal:
     ) -> concurrent.futures.Future[T]:
         self._check_pid()
         if self.in_loop_thread():
-            raise RuntimeError(
-                f"{self.name} was called from its own event loop thread, where it would "
-                "wait for itself forever; in async code, await the async API instead"
-            )
+            raise self._own_thread_error()
 
         async def run() -> T:
             return await fn(*args, **kwargs)
@@ -164,7 +167,23 @@ class Portal:
 
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``await fn(*args, **kwargs)`` on the loop; block until it returns."""
-        return self._result(self._submit(fn, *args, **kwargs))
+        self._check_pid()
+        if self.in_loop_thread():
+            raise self._own_thread_error()
+        handoff: _Handoff[T] = _Handoff()
+        with self._lock:  # rule 4
+            loop = self._start()
+            loop.call_soon_threadsafe(handoff.begin, loop, fn, args, kwargs)
+        try:
+            handoff.done.acquire()
+        except BaseException:  # interrupted (Ctrl-C): stop the work too
+            loop.call_soon_threadsafe(handoff.cancel)
+            raise
+        if handoff.error is None:
+            return handoff.result  # type: ignore[return-value]
+        if isinstance(handoff.error, asyncio.CancelledError) and self._closed:
+            raise RuntimeError(f"{self.name} was closed while the call was running") from None
+        raise handoff.error
 
     def wrap_async_context_manager(
         self, factory: Callable[[], AbstractAsyncContextManager[T]]
@@ -247,6 +266,56 @@ class Portal:
             thread.join()
         if stopped is not None:
             stopped.result()  # the cleanup's own error, if any
+
+
+class _Handoff(Generic[T]):
+    """One ``call``: the caller blocks on ``done``, a plain lock (the cheapest thing to
+    block on; a concurrent.futures.Future costs a Condition and two chained futures),
+    which the loop releases once the task has an outcome."""
+
+    __slots__ = ("cancelled", "done", "error", "result", "task")
+
+    def __init__(self) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.task: asyncio.Task[T] | None = None
+        self.cancelled = False
+
+    def begin(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fn: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """On the loop: make the coroutine there (rule 2) and run it as a task."""
+        if self.cancelled:
+            return
+        self.task = loop.create_task(_await(fn, args, kwargs))
+        self.task.add_done_callback(self._finish)
+
+    def _finish(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            self.error = asyncio.CancelledError()
+        elif (error := task.exception()) is not None:
+            self.error = error
+        else:
+            self.result = task.result()
+        self.done.release()
+
+    def cancel(self) -> None:
+        """On the loop: the caller gave up (Ctrl-C)."""
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def _await(
+    fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    return await fn(*args, **kwargs)
 
 
 async def _shutdown(

@@ -100,7 +100,7 @@ class Client:
     ``S3Client``. ``min_part_size`` defaults to 0: the server decides how small a
     multipart part may be (S3 wants 5 MiB for all but the last; pass
     ``min_part_size=5 * 1024 * 1024`` to check that before completing).
-    ``transfer_config`` is used by ``put_file``. Use it as a context manager or call
+    ``transfer_config`` is used by ``put_file`` and ``download_file``. Use it as a context manager or call
     ``close()``; a client left open is closed when the interpreter exits. Share it
     between threads freely; after ``os.fork()`` the child gets its own loop thread
     and connections on first use (streams and iterators opened before stay behind).
@@ -319,6 +319,18 @@ class Object:
 
     def put_file(self, path: str | os.PathLike[str]) -> TransferResult:
         return self.get_writer().put_file(path)
+
+    def download_file(self, path: str | os.PathLike[str]) -> TransferResult:
+        """Download to ``path`` with ``S3Client.download_file``: parallel ranged GETs
+        (see the client's ``transfer_config``), written into a temporary file beside
+        ``path`` that replaces it only once complete."""
+        return self.client._call(
+            S3Client.download_file,
+            self.bucket_name,
+            self.name,
+            path,
+            config=self.client.transfer_config,
+        )
 
     def delete(self) -> None:
         """Delete the object; deleting a missing key succeeds, as on S3."""

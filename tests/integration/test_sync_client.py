@@ -180,6 +180,14 @@ def test_put_file_uses_the_transfer_engine(
         assert bucket.object("big.bin").get_reader().read_all() == data
         assert bucket.object("small.bin").put_file(small)["parts_count"] == 0
         assert bucket.object("small.bin").get_reader().read_all() == b"small file"
+        back = tmp_path / "back.bin"
+        back.write_bytes(b"replaced only once the download is whole")
+        downloaded = bucket.object("big.bin").download_file(back)
+        assert (downloaded["size"], downloaded["parts_count"]) == (len(data), 3)
+        assert back.read_bytes() == data
+        with pytest.raises(S3NoSuchKeyError):
+            bucket.object("missing").download_file(tmp_path / "never")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["back.bin", "big.bin", "small.bin"]
 
 
 def test_multipart_parts_order_replace_and_complete(

@@ -188,6 +188,32 @@ def test_close_cancels_a_running_call_and_runs_cleanup() -> None:
     assert "closed while the call was running" in str(outcome[0])
 
 
+def test_interrupted_call_cancels_its_work(portal: Portal) -> None:
+    """Ctrl-C while a call waits: KeyboardInterrupt in the caller, and the coroutine
+    on the loop is cancelled, not left running."""
+    started, cancelled = threading.Event(), threading.Event()
+
+    async def forever() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def interrupt() -> None:
+        assert started.wait(DEADLINE)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        portal.call(forever)
+    timer.join(DEADLINE)
+    assert cancelled.wait(DEADLINE)
+    assert portal.call(ident) != threading.get_ident()  # still usable afterwards
+
+
 def test_close_from_the_loop_thread_stops_without_waiting_for_itself() -> None:
     portal = Portal("self-closing")
     portal.call(ident)
