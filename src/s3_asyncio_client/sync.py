@@ -100,8 +100,9 @@ class Client:
     ``S3Client``. ``min_part_size`` defaults to 0: the server decides how small a
     multipart part may be (S3 wants 5 MiB for all but the last; pass
     ``min_part_size=5 * 1024 * 1024`` to check that before completing).
-    ``transfer_config`` is used by ``put_file`` and ``download_file``. Use it as a context manager or call
-    ``close()``; a client left open is closed when the interpreter exits. Share it
+    ``transfer_config`` is used by ``put_file`` and ``download_file``. Use it as a
+    context manager or call ``close()``; a client left open is closed when the
+    interpreter exits. Share it
     between threads freely; after ``os.fork()`` the child gets its own loop thread
     and connections on first use (streams and iterators opened before stay behind).
     """
