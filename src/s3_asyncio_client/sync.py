@@ -102,9 +102,9 @@ class Client:
     ``min_part_size=5 * 1024 * 1024`` to check that before completing).
     ``transfer_config`` is used by ``put_file`` and ``download_file``. Use it as a
     context manager or call ``close()``; a client left open is closed when the
-    interpreter exits. Share it
-    between threads freely; after ``os.fork()`` the child gets its own loop thread
-    and connections on first use (streams and iterators opened before stay behind).
+    interpreter exits. Share it between threads freely; after ``os.fork()`` the child
+    gets its own loop thread and connections on first use (streams and iterators
+    opened before stay behind).
     """
 
     def __init__(
