@@ -1,10 +1,11 @@
 """Portal: one background event loop, callable from any thread.
 
 Rules:
-1. One loop per portal, run by one daemon thread ("s3aio-portal-N"), started
-   lazily by the first call, under a lock. Blocking work the loop hands off
-   (``asyncio.to_thread``, DNS) runs in the portal's own executor
-   ("s3aio-portal-N-io"), so ``close()`` can join every thread it started.
+1. One loop per portal (uvloop's when installed: see ``loops``), run by one daemon
+   thread ("s3aio-portal-N"), started lazily by the first call, under a lock.
+   Blocking work the loop hands off (``asyncio.to_thread``, DNS) runs in the
+   portal's own executor ("s3aio-portal-N-io"), so ``close()`` can join every
+   thread it started.
 2. ``call(fn, *args)`` runs ``await fn(*args)`` on the loop and blocks the calling
    thread until it is done. The coroutine is made on the loop, never in the caller,
    so a refused call leaves no never-awaited coroutine. Exceptions come back as
@@ -42,6 +43,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, C
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar
+
+from .handoff import Handoff
+from .loops import new_event_loop
 
 __all__ = ["Portal"]
 
@@ -128,7 +132,7 @@ class Portal:
             raise self._closed_error()
         if self._loop is None:
             number = next(_numbers)
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             executor = concurrent.futures.ThreadPoolExecutor(
                 thread_name_prefix=f"s3aio-portal-{number}-io"
             )
@@ -170,7 +174,7 @@ class Portal:
         self._check_pid()
         if self.in_loop_thread():
             raise self._own_thread_error()
-        handoff: _Handoff[T] = _Handoff()
+        handoff: Handoff[T] = Handoff()
         with self._lock:  # rule 4
             loop = self._start()
             loop.call_soon_threadsafe(handoff.begin, loop, fn, args, kwargs)
@@ -266,56 +270,6 @@ class Portal:
             thread.join()
         if stopped is not None:
             stopped.result()  # the cleanup's own error, if any
-
-
-class _Handoff(Generic[T]):
-    """One ``call``: the caller blocks on ``done``, a plain lock (the cheapest thing to
-    block on; a concurrent.futures.Future costs a Condition and two chained futures),
-    which the loop releases once the task has an outcome."""
-
-    __slots__ = ("cancelled", "done", "error", "result", "task")
-
-    def __init__(self) -> None:
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.result: T | None = None
-        self.error: BaseException | None = None
-        self.task: asyncio.Task[T] | None = None
-        self.cancelled = False
-
-    def begin(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        fn: Callable[..., Awaitable[T]],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> None:
-        """On the loop: make the coroutine there (rule 2) and run it as a task."""
-        if self.cancelled:
-            return
-        self.task = loop.create_task(_await(fn, args, kwargs))
-        self.task.add_done_callback(self._finish)
-
-    def _finish(self, task: asyncio.Task[T]) -> None:
-        if task.cancelled():
-            self.error = asyncio.CancelledError()
-        elif (error := task.exception()) is not None:
-            self.error = error
-        else:
-            self.result = task.result()
-        self.done.release()
-
-    def cancel(self) -> None:
-        """On the loop: the caller gave up (Ctrl-C)."""
-        self.cancelled = True
-        if self.task is not None:
-            self.task.cancel()
-
-
-async def _await(
-    fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> T:
-    return await fn(*args, **kwargs)
 
 
 async def _shutdown(

@@ -369,3 +369,26 @@ def test_forked_child_gets_a_fresh_loop(portal: Portal) -> None:
         assert _wait_for_child(pid, DEADLINE) == 0
         assert pipe.read() == b"True ok []"
     assert portal.call(loop_id) == parent_loop  # the parent's loop is untouched
+
+
+def test_the_portal_runs_uvloop_when_installed_unless_a_policy_is_set(portal: Portal) -> None:
+    import uvloop  # in the test extra
+
+    async def loop_type() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert portal.call(loop_type) is uvloop.Loop
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(_CustomPolicy())
+    try:
+        other = Portal("policy")
+        try:
+            assert other.call(loop_type) is not uvloop.Loop
+        finally:
+            other.close()
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+class _CustomPolicy(asyncio.DefaultEventLoopPolicy):
+    """An application's own policy: the portal must honour it."""

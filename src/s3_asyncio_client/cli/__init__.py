@@ -26,6 +26,7 @@ from ..exceptions import (
     S3NoSuchUploadError,
     S3TimeoutError,
 )
+from ..loops import new_event_loop
 
 __all__ = ["Settings", "main", "run"]
 
@@ -77,7 +78,8 @@ def fail(settings: Settings | None, error: BaseException) -> NoReturn:
 def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; turn failures into one line and an exit code."""
     try:
-        return asyncio.run(coroutine)
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            return runner.run(coroutine)
     except KeyboardInterrupt:
         click.echo("s3aio: interrupted; run the same command again to resume", err=True)
         sys.exit(130)

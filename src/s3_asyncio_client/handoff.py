@@ -1,0 +1,67 @@
+"""One blocking call from a thread to an event loop, handed over and back.
+
+The caller blocks on a plain lock, the cheapest thing to block on (a
+concurrent.futures.Future costs a Condition, and ``run_coroutine_threadsafe`` two
+futures chained by callbacks); the loop releases it once the task has an outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Handoff"]
+
+T = TypeVar("T")
+
+
+class Handoff(Generic[T]):
+    """One call: the caller waits with ``done.acquire()``; ``begin`` (on the loop)
+    starts the task, whose outcome lands in ``result`` or ``error``; ``cancel`` (on
+    the loop) stops it when the caller gave up."""
+
+    __slots__ = ("cancelled", "done", "error", "result", "task")
+
+    def __init__(self) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.task: asyncio.Task[T] | None = None
+        self.cancelled = False
+
+    def begin(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fn: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """On the loop: make the coroutine there (rule 2) and run it as a task."""
+        if self.cancelled:
+            return
+        self.task = loop.create_task(_await(fn, args, kwargs))
+        self.task.add_done_callback(self._finish)
+
+    def _finish(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            self.error = asyncio.CancelledError()
+        elif (error := task.exception()) is not None:
+            self.error = error
+        else:
+            self.result = task.result()
+        self.done.release()
+
+    def cancel(self) -> None:
+        """On the loop: the caller gave up (Ctrl-C)."""
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def _await(
+    fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    return await fn(*args, **kwargs)
