@@ -58,6 +58,7 @@ class Spec:
     small_concurrency: int = 32
     loop: str = "uvloop"
     work: str = ""
+    size: int = 0  # bytes to write (the floor's download, which has no object to read)
 
 
 class Meter:
@@ -608,6 +609,41 @@ def s5cmd(operation: str, spec: Spec, meter: Meter) -> None:
         shutil.rmtree(work / "s5cmd-small", ignore_errors=True)
 
 
+# --- the machine's floor: no S3 at all -------------------------------------------------
+
+
+def floor(operation: str, spec: Spec, meter: Meter) -> None:
+    """What any client pays here at least, with no network: an upload reads the file
+    (1 MiB preads, CRC32C of every byte); a download writes ``spec.size`` bytes into a
+    new file (1 MiB writes). On this VM fresh page-cache pages are costly, so the
+    download floor is far from zero."""
+    from crc32c import crc32c
+
+    buffer = bytearray(MiB)
+    view = memoryview(buffer)
+    if operation == "upload":
+        fd = os.open(spec.path, os.O_RDONLY)
+        try:
+            with meter:
+                checksum, offset = 0, 0
+                while count := os.preadv(fd, [view], offset):
+                    checksum = crc32c(view[:count], checksum)
+                    offset += count
+        finally:
+            os.close(fd)
+    elif operation == "download":
+        buffer[:] = random.Random(spec.seed).randbytes(MiB)
+        with meter:
+            fd = os.open(spec.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                for offset in range(0, spec.size, MiB):
+                    os.write(fd, view[: min(MiB, spec.size - offset)])
+            finally:
+                os.close(fd)
+    else:
+        raise SystemExit(f"the floor has no {operation}")
+
+
 CLIENTS: dict[str, Callable[[str, Spec, Meter], None]] = {
     "ours": ours,
     "ours-sync": ours_sync,
@@ -616,7 +652,9 @@ CLIENTS: dict[str, Callable[[str, Spec, Meter], None]] = {
     "obstore": obstore,
     "minio": minio,
     "s5cmd": s5cmd,
+    "floor": floor,
 }
+FLOOR_OPERATIONS = ("upload", "download")
 OPERATIONS = ("upload", "download", "put_small", "get_small")
 
 

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clients import MiB, s5cmd_binary
+from clients import FLOOR_OPERATIONS, MiB, s5cmd_binary
 
 PART_SIZE = 8 * MiB
 CONCURRENCY = 8
@@ -54,6 +54,11 @@ WHAT = {
     "s5cmd": (
         "s5cmd cp -p 8 -c 8 (a process per operation, so its start-up counts); small: "
         "s5cmd --numworkers 32 run FILE of 'cp' lines"
+    ),
+    "floor": (
+        "no S3, no network: upload = read the file with 1 MiB preads and CRC32C every "
+        "byte; download = write the file's size into a new file with 1 MiB writes. What "
+        "any client pays on this machine at least (it leaves out sending and receiving)"
     ),
 }
 
@@ -174,6 +179,8 @@ def server_table(server: str, plan: Plan, results: Results) -> list[str]:
         base_wall = median(base, "wall") if base else None
         base_cpu = median(base, "cpu") if base else None
         for client in plan.clients:
+            if client == "floor" and operation not in FLOOR_OPERATIONS:
+                continue
             runs = samples.get(client, {}).get(operation)
             mode = modes.get(client, {}).get(mode_of[operation], "?")
             if not runs:
@@ -207,7 +214,7 @@ def targets(server: str, plan: Plan, results: Results) -> list[str]:
 
     rows: list[tuple[str, str, bool]] = []
     gib = plan.size_mib / 1024
-    peers = [c for c in plan.clients if c not in ("ours", "ours-sync")]
+    peers = [c for c in plan.clients if c not in ("ours", "ours-sync", "floor")]
     for operation in ("upload", "download"):
         ours = get("ours", operation, "wall")
         best = min(
