@@ -46,6 +46,7 @@ Action = Literal[
     "drop_reply",
     "error_in_200",
     "corrupt",
+    "corrupt_reply",
 ]
 Predicate = Callable[[str, str], bool]  # (method, raw path + "?" + raw query) -> bool
 
@@ -347,9 +348,12 @@ class FaultProxy:
                 limit = None
                 response.force_close()
         sent = 0
+        flip = rule is not None and rule.action == "corrupt_reply"
         try:
             await response.prepare(request)
             async for chunk in upstream.content.iter_chunked(CHUNK):
+                if flip and chunk:  # one bit of the body's first byte, nothing else
+                    chunk, flip = bytes([chunk[0] ^ 0x01]) + chunk[1:], False
                 if limit is not None:
                     chunk = chunk[: max(limit - sent, 0)]
                 if chunk:

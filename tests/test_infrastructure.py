@@ -389,6 +389,19 @@ def test_truncate_gives_a_short_read(proxied: Proxied) -> None:
     assert proxied.proxy.stats.response_bytes == len(body) // 2
 
 
+def test_corrupt_reply_flips_one_bit_of_the_body(proxied: Proxied) -> None:
+    body = os.urandom(MIB)
+    proxied.direct.put_object(Bucket=proxied.bucket, Key="k", Body=body)
+    proxied.proxy.set_rules([FaultRule("corrupt_reply", match=matching("GET"), times=1)])
+    # A ranged GET: boto3 has no checksum to check it against, so it shows the bytes.
+    whole = f"bytes=0-{len(body) - 1}"
+    got = proxied.client.get_object(Bucket=proxied.bucket, Key="k", Range=whole)["Body"].read()
+    assert len(got) == len(body)
+    assert got[0] == body[0] ^ 0x01
+    assert got[1:] == body[1:]
+    assert proxied.client.get_object(Bucket=proxied.bucket, Key="k")["Body"].read() == body
+
+
 def test_drop_reply_after_the_server_acted(proxied: Proxied) -> None:
     body = os.urandom(100_000)
     proxied.proxy.set_rules([FaultRule("drop_reply", match=matching("PUT"))])

@@ -235,10 +235,23 @@ class S3Client:
         async with self.transport.open(request, bucket=bucket, key=key) as stream:
             yield stream
 
-    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        """Size, ETag, content type and metadata; S3NoSuchKeyError if missing."""
+    async def head_object(
+        self, bucket: str, key: str, *, part_number: int | None = None, checksum_mode: bool = False
+    ) -> ObjectInfo:
+        """Size, ETag, content type and metadata; S3NoSuchKeyError if missing.
+
+        ``part_number``: of that part of a multipart object (its size in
+        ``content_length``); ``checksum_mode``: with the checksums S3 keeps (on
+        KMS-encrypted objects this needs kms:Decrypt).
+        """
         try:
-            response = await self._call(build.build_head_object, bucket, key)
+            response = await self._call(
+                build.build_head_object,
+                bucket,
+                key,
+                part_number=part_number,
+                checksum_mode=checksum_mode,
+            )
         except S3NotFoundError as exc:
             raise S3NoSuchKeyError(
                 "the key does not exist",
@@ -248,7 +261,7 @@ class S3Client:
                 bucket=bucket,
                 key=key,
             ) from exc
-        return parse.parse_head_object(response)
+        return parse.parse_head_object(response, part=part_number is not None)
 
     async def delete_object(self, bucket: str, key: str) -> None:
         """Delete ``key``; deleting a missing key succeeds, as on S3."""

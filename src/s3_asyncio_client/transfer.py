@@ -27,7 +27,7 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypedDict
+from typing import IO, TYPE_CHECKING, NotRequired, TypedDict
 
 from .config import TransferConfig
 from .exceptions import S3InvalidRequestError, S3NoSuchUploadError
@@ -51,8 +51,11 @@ Source = str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
 class TransferResult(TypedDict):
     etag: str
     size: int
-    parts_count: int  # 0 for a single PUT
+    parts_count: int  # 0 for a single PUT; for a download, the ranges fetched
     skipped_bytes: int  # already on the server from an earlier, interrupted run
+    # Downloads: the checksum the server keeps, which the bytes received matched
+    # ("crc32c AAAAAA==-3"); absent when the server keeps none we can check.
+    checksum: NotRequired[str]
 
 
 class Meter:

@@ -353,6 +353,37 @@ def test_multipart_operations(s3: Any, bucket: str) -> None:
     assert error_of(caught) == ("NoSuchUpload", 404)
 
 
+def test_get_and_head_by_part_number(s3: Any, bucket: str) -> None:
+    """partNumber serves one part of a multipart object (206 with its Content-Range, as
+    S3 does); a single PUT is one part; out of range is 416 InvalidPartNumber."""
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    bodies = [os.urandom(7000), os.urandom(3000), os.urandom(5)]
+    parts = [
+        {"PartNumber": n, "ETag": s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=n, Body=body
+        )["ETag"]}
+        for n, body in enumerate(bodies, 1)
+    ]  # fmt: skip
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    head = s3.head_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert (head["ContentLength"], head["PartsCount"]) == (3000, 3)
+    assert head["ContentRange"] == "bytes 7000-9999/10005"
+    got = s3.get_object(Bucket=bucket, Key="mp", PartNumber=3)
+    assert got["Body"].read() == bodies[2]
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    s3.put_object(Bucket=bucket, Key="single", Body=b"one part")
+    assert s3.get_object(Bucket=bucket, Key="single", PartNumber=1)["Body"].read() == b"one part"
+    for key, number in (("mp", 4), ("single", 2)):
+        with pytest.raises(ClientError) as caught:
+            s3.get_object(Bucket=bucket, Key=key, PartNumber=number)
+        assert error_of(caught) == ("InvalidPartNumber", 416)
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=1, Range="bytes=0-1")
+    assert error_of(caught) == ("InvalidRequest", 400)
+
+
 def test_list_multipart_uploads_pages(s3: Any, bucket: str) -> None:
     keys = ["a", "b", "dir/1", "dir/2", "z"]
     ids = {key: s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"] for key in keys}

@@ -336,6 +336,70 @@ async def test_region_shrunk_while_sent_is_refused_not_retried(
         await client.head_object(bucket, "obj")
 
 
+async def test_downloads_are_verified_against_the_servers_checksum(
+    client: S3Client, bucket: str, tmp_path: Path, s3_server: ServerInfo
+) -> None:
+    """The CRC32C the server keeps (whole object, or composite over the parts) is what
+    the downloaded bytes give; the result says which checksum they matched."""
+    small, big = os.urandom(PART // 2), os.urandom(3 * PART + 5)
+    (tmp_path / "small").write_bytes(small)
+    (tmp_path / "big").write_bytes(big)
+    cfg = config(tmp_path)
+    await client.upload_file(bucket, "small", tmp_path / "small", config=cfg)
+    await client.upload_file(bucket, "big", tmp_path / "big", config=cfg)
+    down_small = await client.download_file(bucket, "small", tmp_path / "s", config=cfg)
+    down_big = await client.download_file(bucket, "big", tmp_path / "b", config=cfg)
+    assert (tmp_path / "s").read_bytes() == small
+    assert (tmp_path / "b").read_bytes() == big
+    assert down_big["checksum"].startswith("crc32c ")
+    if s3_server.name == "moto":  # moto keeps no checksum of a single PUT
+        assert "checksum" not in down_small
+    else:
+        assert down_small["checksum"].startswith("crc32c ")
+        assert down_big["checksum"].endswith("-4")
+
+
+async def test_download_of_parts_of_different_sizes_is_verified(
+    client: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    """Parts of 6 MiB, 5 MiB + 3 and 2 MiB: the layout guessed from part 1 is wrong, so
+    every part's size is asked for and the file's CRCs checked again, from disk."""
+    bodies = [os.urandom(6 * MiB), os.urandom(5 * MiB + 3), os.urandom(2 * MiB)]
+    upload = await client.create_multipart_upload(bucket, "uneven")
+    for number, body in enumerate(bodies, 1):
+        await upload.upload_part(number, body)
+    await upload.complete()
+    target = tmp_path / "uneven"
+    result = await client.download_file(bucket, "uneven", target, config=config(tmp_path))
+    assert target.read_bytes() == b"".join(bodies)
+    assert result["checksum"].startswith("crc32c ")
+
+
+async def test_a_download_damaged_in_transit_is_refused(
+    seaweedfs: ServerInfo, proxy: FaultProxy, bucket_name: str, tmp_path: Path
+) -> None:
+    """One bit flipped in one ranged GET's body: the checksum disagrees, the download
+    fails with S3IntegrityError, and neither the target nor a temporary is left."""
+    from s3_asyncio_client import S3IntegrityError
+
+    data = os.urandom(3 * PART)
+    source = tmp_path / "data.bin"
+    source.write_bytes(data)
+    async with make_client(seaweedfs, proxy.url) as c:
+        await c.create_bucket(bucket_name)
+        await c.upload_file(bucket_name, "obj", source, config=config(tmp_path))
+        proxy.set_rules([FaultRule("corrupt_reply", match=matching("GET"), times=1)])
+        out = tmp_path / "out"
+        out.mkdir()
+        with pytest.raises(S3IntegrityError, match="do not match the object's checksum"):
+            await c.download_file(bucket_name, "obj", out / "back.bin", config=config(tmp_path))
+        assert proxy.stats.faults["corrupt_reply"] == 1
+        assert list(out.iterdir()) == []
+        proxy.set_rules([])
+        await c.download_file(bucket_name, "obj", out / "back.bin", config=config(tmp_path))
+        assert (out / "back.bin").read_bytes() == data
+
+
 async def test_abort_stale_uploads(client: S3Client, bucket: str, s3_server: ServerInfo) -> None:
     old = await client.create_multipart_upload(bucket, "stale")
     if s3_server.name != "moto":  # moto reports every upload as initiated in 2010

@@ -146,7 +146,21 @@ def test_head_object() -> None:
         "last_modified": "Sun, 1 Jan 2006 12:00:00 GMT",
         "metadata": {"owner": "alice", "project-id": "42"},
         "checksums": {"crc32": "i9aeUg=="},
+        "checksum_type": "COMPOSITE",
     }
+
+
+def test_head_of_a_part_reports_the_parts_length_and_count() -> None:
+    headers = {
+        "etag": '"abc-3"',
+        "content-length": "5242880",
+        "content-range": "bytes 5242880-10485759/11534336",
+        "x-amz-mp-parts-count": "3",
+    }
+    whole = parse_head_object(HttpResponse(206, headers))
+    part = parse_head_object(HttpResponse(206, headers), part=True)
+    assert (whole["content_length"], part["content_length"]) == (11534336, 5242880)
+    assert whole["parts_count"] == part["parts_count"] == 3
 
 
 def test_head_object_ranged_reply_reports_the_total_length() -> None:

@@ -173,16 +173,32 @@ def build_get_object(
     *,
     byte_range: tuple[int, int | None] | None = None,
     if_match: str | None = None,
+    part_number: int | None = None,
+    checksum_mode: bool = False,
     method: str = "GET",
 ) -> HttpRequest:
+    """``part_number`` asks for one part of a multipart object (not with a range);
+    ``checksum_mode`` for the checksum S3 keeps (``x-amz-checksum-*`` in the reply)."""
     headers = _range(byte_range)
     if if_match is not None:
         headers["if-match"] = if_match
-    return HttpRequest(method, _object(endpoint, bucket, key), headers)
+    if checksum_mode:
+        headers["x-amz-checksum-mode"] = "ENABLED"
+    query: Query = ()
+    if part_number is not None:
+        if byte_range is not None:
+            raise S3InvalidRequestError("ask for a byte range or a part number, not both")
+        query = _query(partNumber=check_part_number(part_number))
+    return HttpRequest(method, _object(endpoint, bucket, key, query), headers)
 
 
-def build_head_object(endpoint: Endpoint, bucket: str, key: str) -> HttpRequest:
-    return build_get_object(endpoint, bucket, key, method="HEAD")
+def build_head_object(
+    endpoint: Endpoint, bucket: str, key: str, *, part_number: int | None = None,
+    checksum_mode: bool = False,
+) -> HttpRequest:  # fmt: skip
+    return build_get_object(
+        endpoint, bucket, key, part_number=part_number, checksum_mode=checksum_mode, method="HEAD"
+    )
 
 
 def build_delete_object(endpoint: Endpoint, bucket: str, key: str) -> HttpRequest:

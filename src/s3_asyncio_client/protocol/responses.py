@@ -54,7 +54,9 @@ class ObjectInfo(TypedDict):
     content_type: str | None
     last_modified: str | None
     metadata: dict[str, str]
-    checksums: NotRequired[dict[str, str]]
+    checksums: NotRequired[dict[str, str]]  # with checksum mode: {"crc32c": "...", ...}
+    checksum_type: NotRequired[str]  # FULL_OBJECT or COMPOSITE, where the server says
+    parts_count: NotRequired[int]  # of a multipart object, where the server says
 
 
 class ObjectSummary(TypedDict):
@@ -175,10 +177,12 @@ def parse_put_object(response: HttpResponse) -> PutResult:
     return result
 
 
-def parse_head_object(response: HttpResponse) -> ObjectInfo:
+def parse_head_object(response: HttpResponse, *, part: bool = False) -> ObjectInfo:
+    """``content_length`` is the object's size; with ``part`` (a part number was asked
+    for), the part's size, as S3's own ContentLength is."""
     headers = response.headers
     length = headers.get("content-length", "0")
-    if "content-range" in headers:
+    if "content-range" in headers and not part:
         length = headers["content-range"].rpartition("/")[2]
     info = ObjectInfo(
         etag=headers.get("etag", ""),
@@ -193,6 +197,10 @@ def parse_head_object(response: HttpResponse) -> ObjectInfo:
     )
     if checksums := _checksums(response):
         info["checksums"] = checksums
+    if checksum_type := headers.get("x-amz-checksum-type"):
+        info["checksum_type"] = checksum_type
+    if (count := headers.get("x-amz-mp-parts-count", "")).isdigit():
+        info["parts_count"] = int(count)
     return info
 
 

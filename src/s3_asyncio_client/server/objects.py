@@ -158,7 +158,7 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
         headers[name.title()] = value
     for name, value in record.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
-    whole = "range" not in call.headers
+    whole = "range" not in call.headers and "partNumber" not in call.query
     if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         for alg, value in record.checksums.items():
             headers[f"x-amz-checksum-{alg}"] = value
@@ -179,7 +179,10 @@ async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
     if record is None:
         raise _no_such_key(call)
     check_read(call.headers, record.etag, record.modified)
-    span = parse_range(call.headers.get("range"), record.size)
+    if "partNumber" in call.query:
+        span = _part_span(call, record)
+    else:
+        span = parse_range(call.headers.get("range"), record.size)
     headers = call.base_headers()
     headers.update(object_headers(call, record))
     status = 200
@@ -212,6 +215,26 @@ async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
     finally:
         await storage.unpin(pinned)
     return response
+
+
+def _part_span(call: Call, record: ObjectRecord) -> tuple[int, int] | None:
+    """The bytes of part ``partNumber`` (a single PUT is one part), as S3 serves them."""
+    if "range" in call.headers:
+        raise S3Fault(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter."
+        )
+    text = call.query["partNumber"]
+    number = int(text) if text.isdigit() else 0
+    if not 1 <= number <= 10_000:
+        raise S3Fault(
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    if number > max(record.parts, 1):
+        raise S3Fault("InvalidPartNumber", "The requested partnumber is not satisfiable")
+    if not record.parts:
+        return (0, record.size - 1) if record.size else None
+    first = sum(size for _, size in record.blobs[: number - 1])
+    return first, first + record.blobs[number - 1][1] - 1
 
 
 async def head_object(call: Call) -> web.StreamResponse:

@@ -1,0 +1,153 @@
+"""CRC arithmetic for verifying downloads against the checksum S3 keeps.
+
+Rules:
+1. S3 reports an object's checksum on HEAD with ``x-amz-checksum-mode: ENABLED``:
+   ``VALUE`` for a single PUT or a multipart upload of type FULL_OBJECT (the CRC of
+   every byte), ``VALUE-N`` for a multipart upload of type COMPOSITE (the CRC of
+   the N parts' 4-byte big-endian CRCs, in part order).
+2. A download computes the CRC of each range it fetches; ranges never cross a part
+   boundary, so ``combine`` yields both the CRC of each part and of the whole object
+   without reading anything twice.
+3. Only CRC32C and CRC32 can be combined: another algorithm, or a composite whose
+   part sizes are unknown, is not verified (never reported as a mismatch).
+4. A value without ``-N`` on an object whose ETag says multipart is ambiguous (some
+   servers leave the suffix out): it matches if either reading matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from .http import Body
+
+__all__ = [
+    "ObjectChecksum",
+    "RangeCrc",
+    "combine",
+    "crc_function",
+    "object_checksum",
+    "verify_parts",
+]
+
+_crc32c: Callable[[Body, int], int] | None
+try:
+    from crc32c import crc32c as _crc32c
+except ImportError:  # pragma: no cover - depends on the environment
+    _crc32c = None
+
+# Reflected generator polynomials.
+_POLYNOMIALS = {"crc32": 0xEDB88320, "crc32c": 0x82F63B78}
+_PREFERENCE = ("crc32c", "crc32")
+
+RangeCrc = tuple[int, int]  # (CRC of a range, its length)
+
+
+class ObjectChecksum(NamedTuple):
+    """The checksum S3 reports for an object (rule 1)."""
+
+    algorithm: str
+    value: str  # base64 of the big-endian digest, without the "-N" suffix
+    parts: int | None  # N of a composite checksum, else None
+    ambiguous_parts: int | None  # N from the ETag when the value has no suffix (rule 4)
+
+
+def crc_function(algorithm: str) -> Callable[[Body, int], int] | None:
+    """``crc(data, previous) -> crc``, or None where it is not fast here."""
+    if algorithm == "crc32":
+        return zlib.crc32
+    if algorithm == "crc32c":
+        return _crc32c
+    return None
+
+
+def object_checksum(
+    checksums: dict[str, str], checksum_type: str | None, etag: str
+) -> ObjectChecksum | None:
+    """What to verify a download against, from a HEAD reply (rules 1, 3, 4)."""
+    for algorithm in _PREFERENCE:
+        raw = checksums.get(algorithm)
+        if raw is None or crc_function(algorithm) is None:
+            continue
+        value, dash, count = raw.partition("-")
+        if dash:
+            return ObjectChecksum(algorithm, value, int(count), None) if count.isdigit() else None
+        _, multipart, etag_parts = etag.strip('"').rpartition("-")
+        full = (checksum_type or "").upper() == "FULL_OBJECT"
+        ambiguous = int(etag_parts) if multipart and etag_parts.isdigit() and not full else None
+        return ObjectChecksum(algorithm, value, None, ambiguous)
+    return None
+
+
+@lru_cache(maxsize=64)
+def _powers(polynomial: int) -> tuple[int, ...]:
+    """x^(2^k) mod p for k = 0..31, reflected."""
+    table, power = [], 1 << 30  # x^1
+    for _ in range(32):
+        table.append(power)
+        power = _multiply(power, power, polynomial)
+    return tuple(table)
+
+
+def _multiply(a: int, b: int, polynomial: int) -> int:
+    """a * b modulo the polynomial, in reflected bit order."""
+    product, bit = 0, 1 << 31
+    while a:
+        if a & bit:
+            product ^= b
+            a ^= bit
+        bit >>= 1
+        b = (b >> 1) ^ polynomial if b & 1 else b >> 1
+    return product
+
+
+@lru_cache(maxsize=256)
+def _shift(length: int, polynomial: int) -> int:
+    """x^(8 * length) mod p: appending ``length`` zero bytes to a CRC's message."""
+    powers, result, k = _powers(polynomial), 1 << 31, 3  # x^0
+    while length:
+        if length & 1:
+            result = _multiply(powers[k & 31], result, polynomial)
+        length >>= 1
+        k += 1
+    return result
+
+
+def combine(algorithm: str, first: int, second: int, second_length: int) -> int:
+    """The CRC of A+B from CRC(A), CRC(B) and len(B)."""
+    polynomial = _POLYNOMIALS[algorithm]
+    return _multiply(_shift(second_length, polynomial), first, polynomial) ^ second
+
+
+def _encode(crc: int) -> str:
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
+def _combined(algorithm: str, ranges: Sequence[RangeCrc]) -> int:
+    total = 0
+    for crc, length in ranges:
+        total = combine(algorithm, total, crc, length)
+    return total
+
+
+def verify_parts(expected: ObjectChecksum, parts: Sequence[Sequence[RangeCrc]]) -> str | None:
+    """None if the ranges' CRCs, grouped by part in order, give ``expected``; else
+    what was computed (rules 1, 4)."""
+    algorithm = expected.algorithm
+    part_crcs = [_combined(algorithm, ranges) for ranges in parts]
+    whole = _combined(algorithm, [r for ranges in parts for r in ranges])
+    crc = crc_function(algorithm)
+    assert crc is not None  # object_checksum picks only algorithms we can compute
+    composite = crc(b"".join(c.to_bytes(4, "big") for c in part_crcs), 0)
+    candidates = []
+    if expected.parts is None:
+        candidates.append(_encode(whole))
+    if expected.parts is not None or expected.ambiguous_parts == len(parts):
+        candidates.append(_encode(composite))
+    if expected.value in candidates:
+        return None
+    suffix = f"-{len(parts)}" if expected.parts is not None else ""
+    return f"{algorithm} {' or '.join(candidates)}{suffix}"
