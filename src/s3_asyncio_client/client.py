@@ -203,7 +203,7 @@ class S3Client:
             metadata=metadata,
             checksum=self.checksum,
             content_md5=self.checksums_ignored,
-            digest_headers=await integrity.digest_headers(self, data),
+            digest_headers=await integrity.digest_headers(self, data, self.checksum),
         )
         response = await self.transport.send(request, bucket=bucket, key=key, on_sent=on_sent)
         await integrity.verify_stored(self, request, response, key=key)

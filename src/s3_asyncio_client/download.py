@@ -32,6 +32,7 @@ import os
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,9 @@ from .exceptions import (
     S3InvalidRequestError,
     S3TimeoutError,
 )
-from .protocol.crc import ObjectChecksum, RangeCrc, crc_function, object_checksum, verify_parts
+from .file_region import FileRegion, RandomAccess, in_thread
+from .protocol.checksums import crc_function
+from .protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
 from .protocol.limits import plan_part_size
 from .tasks import in_task_group
 from .transfer import Meter, Progress, TransferResult
@@ -118,41 +121,51 @@ class _RangeWriter:
             self._meter(size)
 
 
-async def _fetch_range(
-    client: S3Client,
-    bucket: str,
-    key: str,
-    etag: str,
-    span: tuple[int, int],
-    range_writer: _RangeWriter,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Remote:
+    """The object being downloaded, pinned to the ETag its HEAD gave (rule 1)."""
+
+    client: S3Client
+    bucket: str
+    key: str
+    etag: str
+    size: int
+
+    async def part_size(self, number: int) -> int:
+        # Not pinned with If-Match: moto answers a part's HEAD with the part's own ETag.
+        info = await self.client.head_object(self.bucket, self.key, part_number=number)
+        return info["content_length"]
+
+    def integrity_error(self, message: str) -> S3IntegrityError:
+        return S3IntegrityError(message, bucket=self.bucket, key=self.key)
+
+
+async def _fetch_range(remote: _Remote, span: tuple[int, int], range_writer: _RangeWriter) -> None:
     first, last = span
     range_writer.begin(first)
     try:
         for attempt in range(RANGE_ATTEMPTS):
             position = range_writer.start  # the first byte not yet handed to the writer
             try:
-                async with client.open_object(
-                    bucket, key, byte_range=(position, last), if_match=etag
+                async with remote.client.open_object(
+                    remote.bucket, remote.key, byte_range=(position, last), if_match=remote.etag
                 ) as stream:
                     expected = f"bytes {position}-{last}/"
                     content_range = stream.headers.get("content-range", "")
                     if stream.status != 206 or not content_range.startswith(expected):
-                        raise S3IntegrityError(
+                        raise remote.integrity_error(
                             f"asked for bytes {position}-{last}, "
-                            f"got {content_range or stream.status}",
-                            bucket=bucket,
-                            key=key,
+                            f"got {content_range or stream.status}"
                         )
                     while position <= last:
                         piece = await stream.read_chunk()
                         if not piece:
-                            raise S3ConnectionError("reply ended early", bucket=bucket, key=key)
+                            raise S3ConnectionError(
+                                "reply ended early", bucket=remote.bucket, key=remote.key
+                            )
                         if len(piece) > last - position + 1:
-                            raise S3IntegrityError(
-                                f"the reply to bytes {first}-{last} is too long",
-                                bucket=bucket,
-                                key=key,
+                            raise remote.integrity_error(
+                                f"the reply to bytes {first}-{last} is too long"
                             )
                         position += len(piece)
                         await range_writer.add(piece, position > last)
@@ -164,42 +177,42 @@ async def _fetch_range(
                     raise
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
     except BaseException:
-        await range_writer.wait()
-        range_writer.roll_back()
+        try:
+            await range_writer.wait()
+        finally:
+            range_writer.roll_back()
         raise
 
 
 async def _part_sizes(
-    client: S3Client, bucket: str, key: str, size: int, expected: ObjectChecksum | None
+    remote: _Remote, expected: ObjectChecksum | None
 ) -> tuple[list[int], ObjectChecksum | None]:
-    """The object's parts as S3 stored them (one part when that does not matter),
-    and the checksum still to verify (rule 3)."""
+    """The object's parts as S3 stored them, guessed from part 1 (one part when that
+    does not matter), and the checksum still to verify (rule 3)."""
+    size = remote.size
     count = (expected.parts or expected.ambiguous_parts) if expected else None
     if expected is None or count is None or count <= 1:
         return [size], expected
     try:
-        first = (await client.head_object(bucket, key, part_number=1))["content_length"]
+        first = await remote.part_size(1)
     except S3Error:
         first = 0
     if not (first > 0 and (count - 1) * first < size <= count * first):
-        # Part sizes unknown (or not all equal): a composite cannot be checked; an
-        # ambiguous value still can, as the CRC of the whole object.
-        return [size], expected._replace(ambiguous_parts=None) if expected.parts is None else None
+        # Part sizes unknown: a composite cannot be checked. An ambiguous value still
+        # may be the whole object's CRC (``_verify`` condemns nothing it cannot tell).
+        return [size], expected if expected.parts is None else None
     return [first] * (count - 1) + [size - (count - 1) * first], expected
 
 
-async def _exact_parts(
-    client: S3Client, bucket: str, key: str, count: int, size: int, concurrency: int
-) -> list[int] | None:
-    """Every part's size, one HEAD each: the layout assumed from part 1 may be wrong
-    (parts of different sizes); None if the server cannot tell."""
+async def _exact_parts(remote: _Remote, count: int, concurrency: int) -> list[int] | None:
+    """Every part's size, one HEAD each (the layout guessed from part 1 is wrong if
+    the parts differ in size); None if the server cannot tell."""
     sizes = [0] * count
     slots = asyncio.Semaphore(concurrency)
 
     async def head(number: int) -> None:
         async with slots:
-            info = await client.head_object(bucket, key, part_number=number)
-            sizes[number - 1] = info["content_length"]
+            sizes[number - 1] = await remote.part_size(number)
 
     async def start(group: asyncio.TaskGroup) -> None:
         for number in range(1, count + 1):
@@ -209,21 +222,49 @@ async def _exact_parts(
         await in_task_group(start)
     except S3Error:
         return None
-    return sizes if sum(sizes) == size else None
+    return sizes if sum(sizes) == remote.size else None
 
 
-def _file_crcs(fd: int, part_sizes: list[int], crc: Crc) -> list[list[RangeCrc]]:
+def _file_crcs(fd: int, part_sizes: list[int], algorithm: str) -> list[list[RangeCrc]]:
     """Each part's CRC, read back from the file (blocking)."""
-    crcs, offset = [], 0
+    crcs, offset, buffer, file = [], 0, bytearray(CHUNK), RandomAccess(fd)
     for length in part_sizes:
-        value, end = 0, offset + length
-        while offset < end:
-            piece = os.pread(fd, min(CHUNK, end - offset), offset)
-            if not piece:
-                raise S3IntegrityError(f"the file ends at {offset} bytes of {end}")
-            value, offset = crc(piece, value), offset + len(piece)
-        crcs.append([(value, length)])
+        digest = FileRegion(file, offset, length).digest((algorithm,), buffer)[algorithm]
+        crcs.append([(int.from_bytes(digest, "big"), length)])
+        offset += length
     return crcs
+
+
+async def _verify(
+    remote: _Remote,
+    expected: ObjectChecksum | None,
+    part_sizes: list[int],
+    crcs: list[list[RangeCrc]],
+    fd: int,
+    writer: ThreadPoolExecutor,
+    concurrency: int,
+) -> ObjectChecksum | None:
+    """The checksum the bytes matched, None if there is none to check; a mismatch is
+    an S3IntegrityError (rule 3)."""
+    if expected is None:
+        return None
+    computed = verify_parts(expected, crcs)
+    if computed is not None and len(part_sizes) > 1:
+        # The layout was guessed from part 1: check it before crying foul.
+        exact = await _exact_parts(remote, len(part_sizes), concurrency)
+        if exact is None:
+            return None  # the parts cannot be told: unverified, not condemned
+        if exact != part_sizes:
+            crcs = await in_thread(_file_crcs, fd, exact, expected.algorithm, executor=writer)
+            computed = verify_parts(expected, crcs)
+    if computed is not None and expected.ambiguous_parts not in (None, len(crcs)):
+        return None  # maybe a composite without its suffix, of parts we could not tell
+    if computed is not None:
+        raise remote.integrity_error(
+            "the bytes received do not match the object's checksum: the server keeps "
+            f"{expected}, they give {computed}"
+        )
+    return expected
 
 
 def _ranges(part_sizes: list[int], range_size: int) -> list[list[tuple[int, int]]]:
@@ -252,9 +293,12 @@ async def download_file(
     if await asyncio.to_thread(target.is_dir):
         raise S3InvalidRequestError(f"{str(target)!r} is a directory; give a file path")
     info = await client.head_object(bucket, key, checksum_mode=True)
-    size, etag = info["content_length"], info["etag"]
-    expected = object_checksum(info.get("checksums", {}), info.get("checksum_type"), etag)
-    part_sizes, expected = await _part_sizes(client, bucket, key, size, expected)
+    remote = _Remote(client, bucket, key, info["etag"], info["content_length"])
+    size = remote.size
+    expected = object_checksum(
+        info.get("checksums", {}), info.get("checksum_type"), remote.etag, info.get("parts_count")
+    )
+    part_sizes, expected = await _part_sizes(remote, expected)
     plan = _ranges(part_sizes, plan_part_size(size, config.part_size))
     crc = crc_function(expected.algorithm) if expected else None
     meter = Meter(size, progress)
@@ -270,38 +314,22 @@ async def download_file(
     async def worker(part: int, index: int, span: tuple[int, int]) -> None:
         async with slots:
             range_writer = _RangeWriter(fd, meter, writer, crc)
-            await _fetch_range(client, bucket, key, etag, span, range_writer)
+            await _fetch_range(remote, span, range_writer)
             crcs[part][index] = (range_writer.crc, span[1] - span[0] + 1)
 
+    async def start(group: asyncio.TaskGroup) -> None:
+        for part, ranges in enumerate(plan):
+            for index, span in enumerate(ranges):
+                group.create_task(worker(part, index, span))
+
     try:
-        await asyncio.to_thread(os.ftruncate, fd, size)
-
-        async def start(group: asyncio.TaskGroup) -> None:
-            for part, ranges in enumerate(plan):
-                for index, span in enumerate(ranges):
-                    group.create_task(worker(part, index, span))
-
+        await in_thread(os.ftruncate, fd, size, executor=writer)
         await in_task_group(start)
-        if os.fstat(fd).st_size != size:
-            raise S3IntegrityError(
-                f"file is {os.fstat(fd).st_size} bytes, object is {size}", bucket=bucket, key=key
-            )
-        computed = verify_parts(expected, crcs) if expected is not None else None
-        if computed is not None and expected is not None and crc is not None and len(plan) > 1:
-            # The part layout was assumed from part 1: check it before crying foul.
-            count = len(plan)
-            exact = await _exact_parts(client, bucket, key, count, size, config.max_concurrency)
-            if exact is not None and exact != part_sizes:
-                reread = await asyncio.to_thread(_file_crcs, fd, exact, crc)
-                computed = verify_parts(expected, reread)
-        if computed is not None and expected is not None:
-            suffix = f"-{expected.parts}" if expected.parts else ""
-            raise S3IntegrityError(
-                f"the bytes received do not match the object's checksum: the server "
-                f"keeps {expected.algorithm} {expected.value}{suffix}, they give {computed}",
-                bucket=bucket,
-                key=key,
-            )
+        if (written := os.fstat(fd).st_size) != size:
+            raise remote.integrity_error(f"file is {written} bytes, object is {size}")
+        verified = await _verify(
+            remote, expected, part_sizes, crcs, fd, writer, config.max_concurrency
+        )
         os.close(fd)
         fd = -1
         os.replace(temporary, target)
@@ -310,8 +338,9 @@ async def download_file(
         if fd >= 0:
             os.close(fd)
         temporary.unlink(missing_ok=True)
-    result = TransferResult(etag=etag, size=size, parts_count=sum(map(len, plan)), skipped_bytes=0)
-    if expected is not None:
-        suffix = f"-{expected.parts}" if expected.parts else ""
-        result["checksum"] = f"{expected.algorithm} {expected.value}{suffix}"
+    result = TransferResult(
+        etag=remote.etag, size=size, parts_count=sum(map(len, plan)), skipped_bytes=0
+    )
+    if verified is not None:
+        result["checksum"] = str(verified)
     return result

@@ -7,8 +7,9 @@ part size, and a retry simply reads the part again.
 
 Rules:
 1. Reads that may wait for the disk run in worker threads, never on the event loop,
-   at explicit offsets: with ``os.preadv`` from a descriptor (safe from any thread), or
-   under a lock from a seekable file object. Nothing else moves the file position.
+   at explicit offsets, with ``os.preadv`` (safe from any thread; no file position
+   moves), from a descriptor of a plain file (a path, or a binary file object over
+   one), or copied from bytes in memory (a BytesIO).
    The one exception is a read the kernel promises not to wait for (``RWF_NOWAIT``:
    page cache only): the second read of a part, on the loop, saving a thread hop
    per chunk; whatever it cannot read at once goes to a thread.
@@ -22,43 +23,64 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
-import threading
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any, TypeVar, cast
 
 from .exceptions import S3InvalidRequestError
 from .protocol.checksums import ChecksumAlgorithm, RunningChecksum
 
-__all__ = ["CHUNK", "BufferPool", "Digests", "FileRegion", "RandomAccess", "digest_headers"]
+__all__ = [
+    "CHUNK",
+    "BufferPool",
+    "Digests",
+    "FileRegion",
+    "RandomAccess",
+    "digest_headers",
+    "in_thread",
+]
 
 CHUNK = 1024 * 1024
+T = TypeVar("T")
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 
 Digests = dict[str, bytes]  # algorithm name ("crc32c", "md5", "sha256", ...) -> digest
 
 
-class RandomAccess:
-    """Reads at offsets from a file descriptor or a seekable binary file object
-    (offsets count from the object's position when it was wrapped)."""
+async def in_thread(fn: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
+    """``fn(*args)`` in a worker thread. A cancellation meanwhile waits for the thread
+    to finish before it goes on, so nothing the thread uses (a buffer, a file
+    descriptor, a file object's position) is reused or closed under it."""
+    future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([future])
+        raise
 
-    def __init__(self, source: int | IO[bytes]) -> None:
+
+class RandomAccess:
+    """Reads at offsets (from ``base``) of a file descriptor, or of bytes in memory."""
+
+    def __init__(self, source: int | memoryview, base: int = 0) -> None:
         self._source = source
-        self._base = 0 if isinstance(source, int) else source.tell()
-        self._lock = threading.Lock()
+        self._base = base
 
     def read_into(self, view: memoryview, offset: int) -> int:
         """Fill ``view`` from ``offset``; fewer bytes only at the end of the file."""
+        offset += self._base
+        if isinstance(self._source, memoryview):
+            piece = self._source[offset : offset + len(view)]
+            view[: len(piece)] = piece
+            return len(piece)
         filled = 0
         while filled < len(view):
-            rest = view[filled:]
-            if isinstance(self._source, int):
-                count = os.preadv(self._source, [rest], offset + filled)
-            else:
-                with self._lock:
-                    self._source.seek(self._base + offset + filled)
-                    count = self._source.readinto(rest)  # type: ignore[attr-defined]
+            count = os.preadv(self._source, [view[filled:]], offset + filled)
             if not count:
                 break
             filled += count
@@ -70,7 +92,7 @@ class RandomAccess:
         if _NOWAIT is None or not isinstance(self._source, int):
             return 0
         try:
-            return os.preadv(self._source, [view], offset, _NOWAIT)
+            return os.preadv(self._source, [view], self._base + offset, _NOWAIT)
         except (BlockingIOError, OSError):
             return 0
 
@@ -82,9 +104,13 @@ class BufferPool:
     def __init__(self, size: int = CHUNK, keep: int = 64) -> None:
         self.size, self._keep = size, keep
         self._free: list[bytearray] = []
+        self.made = 0  # buffers allocated so far
 
     def take(self) -> bytearray:
-        return self._free.pop() if self._free else bytearray(self.size)
+        if self._free:
+            return self._free.pop()
+        self.made += 1
+        return bytearray(self.size)
 
     def give(self, *buffers: bytearray) -> None:
         for buffer in buffers:
@@ -127,7 +153,9 @@ class FileRegion:
         """One pass over the region, every digest in ``algorithms`` computed (blocking)."""
         running: dict[str, RunningChecksum | hashlib._Hash] = {}
         for name in algorithms:
-            running[name] = hashlib.md5() if name == "md5" else RunningChecksum(_algorithm(name))
+            running[name] = (
+                hashlib.md5() if name == "md5" else RunningChecksum(cast(ChecksumAlgorithm, name))
+            )
         start = 0
         while start < self.size:
             view = self.read_chunk(buffer, start)
@@ -142,10 +170,10 @@ class FileRegion:
         if not names:
             return {}
         buffer = pool.take()
-        # Back to the pool only once the thread is done with it (not on cancellation).
-        result = await asyncio.to_thread(self.digest, names, buffer)
-        pool.give(buffer)
-        return result
+        try:
+            return await in_thread(self.digest, names, buffer)
+        finally:
+            pool.give(buffer)  # the thread is done with it, whatever happened
 
 
 async def digest_headers(
@@ -170,9 +198,3 @@ async def digest_headers(
     if sha256:
         headers["x-amz-content-sha256"] = digests["sha256"].hex()
     return headers
-
-
-def _algorithm(name: str) -> ChecksumAlgorithm:
-    if name not in ("crc32c", "crc32", "sha256", "sha1"):
-        raise ValueError(f"checksum algorithm {name!r} is not available")
-    return name  # type: ignore[return-value]

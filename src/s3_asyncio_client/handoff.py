@@ -8,6 +8,7 @@ futures chained by callbacks); the loop releases it once the task has an outcome
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -22,7 +23,7 @@ class Handoff(Generic[T]):
     starts the task, whose outcome lands in ``result`` or ``error``; ``cancel`` (on
     the loop) stops it when the caller gave up."""
 
-    __slots__ = ("cancelled", "done", "error", "result", "task")
+    __slots__ = ("done", "error", "result", "task")
 
     def __init__(self) -> None:
         self.done = threading.Lock()
@@ -30,7 +31,6 @@ class Handoff(Generic[T]):
         self.result: T | None = None
         self.error: BaseException | None = None
         self.task: asyncio.Task[T] | None = None
-        self.cancelled = False
 
     def begin(
         self,
@@ -40,14 +40,12 @@ class Handoff(Generic[T]):
         kwargs: dict[str, Any],
     ) -> None:
         """On the loop: make the coroutine there (rule 2) and run it as a task."""
-        if self.cancelled:
-            return
         self.task = loop.create_task(_await(fn, args, kwargs))
         self.task.add_done_callback(self._finish)
 
     def _finish(self, task: asyncio.Task[T]) -> None:
-        if task.cancelled():
-            self.error = asyncio.CancelledError()
+        if task.cancelled():  # a sync caller sees the Exception, not asyncio's BaseException
+            self.error = concurrent.futures.CancelledError()
         elif (error := task.exception()) is not None:
             self.error = error
         else:
@@ -55,8 +53,7 @@ class Handoff(Generic[T]):
         self.done.release()
 
     def cancel(self) -> None:
-        """On the loop: the caller gave up (Ctrl-C)."""
-        self.cancelled = True
+        """On the loop (after ``begin``: callbacks run in order): the caller gave up."""
         if self.task is not None:
             self.task.cancel()
 

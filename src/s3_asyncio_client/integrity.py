@@ -6,7 +6,8 @@ Rules:
 2. A server that does not echo it ignored it: the client remembers, and from then on
    sends Content-MD5 too, which every S3 server verifies. Until then, the reply's ETag,
    when it is a plain MD5, is compared with the MD5 of what was sent.
-3. A file region's digests are computed in one read of it, in a worker thread.
+3. A file region's digests are computed in one read of it, in a worker thread (the
+   MD5 of rule 2's ETag check, needed once per server at most, in one more).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from .exceptions import S3IntegrityError, S3InvalidRequestError
 from .file_region import FileRegion
 from .file_region import digest_headers as region_digest_headers
-from .protocol.checksums import check_stored
+from .protocol.checksums import ChecksumAlgorithm, check_stored
 from .protocol.http import Body, HttpRequest, HttpResponse, RequestBody, in_memory
 
 if TYPE_CHECKING:
@@ -26,15 +27,18 @@ if TYPE_CHECKING:
 __all__ = ["digest_headers", "verify_stored"]
 
 
-async def digest_headers(client: S3Client, body: Body | FileRegion) -> dict[str, str] | None:
-    """A file region's checksum headers (rules 1-3); None for an in-memory body,
-    whose headers the request builders compute."""
+async def digest_headers(
+    client: S3Client, body: Body | FileRegion, checksum: ChecksumAlgorithm | None
+) -> dict[str, str] | None:
+    """A file region's headers: ``checksum``'s, and Content-MD5 and the payload hash
+    where the client needs them (rules 1-3); None for an in-memory body, whose
+    headers the request builders compute."""
     if not isinstance(body, FileRegion):
         return None
     return await region_digest_headers(
         body,
         client.transport.buffers,
-        checksum=client.checksum,
+        checksum=checksum,
         md5=client.checksums_ignored,
         sha256=client.transport.signs_payload,
     )

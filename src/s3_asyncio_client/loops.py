@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 
 __all__ = ["new_event_loop"]
 
@@ -15,7 +16,9 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
     uvloop costs less per request (measured: 2,000 small PUTs took 21 % less CPU).
     """
-    if type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
+    if sys.version_info < (3, 14) and (
+        type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy
+    ):  # policies are deprecated from 3.14 on: only older code can have chosen one
         return asyncio.new_event_loop()  # the application's choice wins
     try:
         uvloop = importlib.import_module("uvloop")

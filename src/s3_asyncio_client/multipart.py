@@ -145,7 +145,7 @@ class MultipartUpload:
                 checksum=self.checksum,
                 checksum_value=checksum_value,
                 content_md5=self.client.checksums_ignored,
-                digest_headers=await integrity.digest_headers(self.client, data),
+                digest_headers=await integrity.digest_headers(self.client, data, self.checksum),
             )
             response = await self.client.transport.send(
                 request, bucket=self.bucket, key=self.key, on_sent=on_sent

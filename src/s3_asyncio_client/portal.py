@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import os
 import sys
@@ -107,11 +108,14 @@ class Portal:
         thread = self._thread
         return thread is not None and thread.ident == threading.get_ident()
 
-    def _own_thread_error(self) -> RuntimeError:
-        return RuntimeError(
-            f"{self.name} was called from its own event loop thread, where it would "
-            "wait for itself forever; in async code, await the async API instead"
-        )
+    def _check_caller(self) -> None:
+        """Rules 3 and 6: not from the loop thread; a fresh loop after a fork."""
+        self._check_pid()
+        if self.in_loop_thread():
+            raise RuntimeError(
+                f"{self.name} was called from its own event loop thread, where it would "
+                "wait for itself forever; in async code, await the async API instead"
+            )
 
     def _closed_error(self) -> RuntimeError:
         return RuntimeError(f"{self.name} is closed; create a new one")
@@ -147,9 +151,7 @@ class Portal:
     def _submit(
         self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> concurrent.futures.Future[T]:
-        self._check_pid()
-        if self.in_loop_thread():
-            raise self._own_thread_error()
+        self._check_caller()
 
         async def run() -> T:
             return await fn(*args, **kwargs)
@@ -171,9 +173,7 @@ class Portal:
 
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``await fn(*args, **kwargs)`` on the loop; block until it returns."""
-        self._check_pid()
-        if self.in_loop_thread():
-            raise self._own_thread_error()
+        self._check_caller()
         handoff: Handoff[T] = Handoff()
         with self._lock:  # rule 4
             loop = self._start()
@@ -181,11 +181,12 @@ class Portal:
         try:
             handoff.done.acquire()
         except BaseException:  # interrupted (Ctrl-C): stop the work too
-            loop.call_soon_threadsafe(handoff.cancel)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(handoff.cancel)
             raise
         if handoff.error is None:
             return handoff.result  # type: ignore[return-value]
-        if isinstance(handoff.error, asyncio.CancelledError) and self._closed:
+        if isinstance(handoff.error, concurrent.futures.CancelledError) and self._closed:
             raise RuntimeError(f"{self.name} was closed while the call was running") from None
         raise handoff.error
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -202,16 +203,34 @@ async def upload_file(
     if isinstance(source, AsyncIterable):
         return await _upload_stream(job, aiter(source), progress)
     if hasattr(source, "read"):
-        if source.seekable():
-            position = source.tell()
-            size = source.seek(0, os.SEEK_END) - position
-            source.seek(position)
-            return await _upload_sized(job, RandomAccess(source), size, progress, None)
-        return await _upload_stream(job, _file_chunks(source), progress)
+        access = _random_access(source)
+        if access is None:  # read in order, once: a pipe, a GzipFile, ...
+            return await _upload_stream(job, _file_chunks(source), progress)
+        position = source.tell()
+        size = source.seek(0, os.SEEK_END) - position
+        try:
+            return await _upload_sized(job, RandomAccess(access, position), size, progress, None)
+        finally:
+            if isinstance(access, memoryview):
+                access.release()  # the BytesIO may grow again
+            source.seek(position + size)  # where reading it all would have left it
     raise S3InvalidRequestError(
         "source must be a path, a binary file object or an async iterable of bytes, "
         f"got {type(source).__name__}"
     )
+
+
+def _random_access(file: IO[bytes]) -> int | memoryview | None:
+    """What parts of ``file`` can be read from at offsets: the descriptor of a plain
+    binary file, or a BytesIO's buffer; None for others (a GzipFile has a descriptor
+    too, but of its compressed bytes, and seeking it backwards decompresses again)."""
+    if isinstance(file, io.BytesIO):
+        return file.getbuffer()
+    raw = getattr(file, "raw", file)
+    if not isinstance(raw, io.FileIO) or not file.seekable():
+        return None
+    file.flush()  # bytes written through the object's buffer, onto the descriptor
+    return raw.fileno()
 
 
 async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:

@@ -23,6 +23,7 @@ __all__ = [
     "checksum_header",
     "content_md5",
     "crc32c_available",
+    "crc_function",
     "default_algorithm",
     "multipart_etag",
     "sha256_hex",
@@ -30,7 +31,7 @@ __all__ = [
 
 ChecksumAlgorithm = Literal["crc32c", "crc32", "sha256", "sha1"]
 
-_crc32c: Callable[[Body], int] | None
+_crc32c: Callable[[Body, int], int] | None
 try:
     from crc32c import crc32c as _crc32c
 except ImportError:  # pragma: no cover - depends on the environment
@@ -41,13 +42,23 @@ def crc32c_available() -> bool:
     return _crc32c is not None
 
 
+def crc_function(algorithm: str) -> Callable[[Body, int], int] | None:
+    """``crc(data, previous) -> crc`` for CRC32 or CRC32C, or None where it is not
+    fast here (CRC32C without the ``crc32c`` package) or not a CRC."""
+    if algorithm == "crc32":
+        return zlib.crc32
+    if algorithm == "crc32c":
+        return _crc32c
+    return None
+
+
 def default_algorithm() -> ChecksumAlgorithm:
     """CRC32C when it is hardware-fast here, else CRC32."""
     return "crc32c" if _crc32c is not None else "crc32"
 
 
-def _crc(function: Callable[[Body], int]) -> Callable[[Body], bytes]:
-    return lambda data: function(data).to_bytes(4, "big")
+def _crc(function: Callable[[Body, int], int]) -> Callable[[Body], bytes]:
+    return lambda data: function(data, 0).to_bytes(4, "big")
 
 
 _DIGESTS: dict[str, Callable[[Body], bytes]] = {
@@ -78,7 +89,7 @@ class RunningChecksum:
         elif self.algorithm == "crc32":
             self._crc = zlib.crc32(data, self._crc)
         elif _crc32c is not None:
-            self._crc = _crc32c(data, self._crc)  # type: ignore[call-arg]
+            self._crc = _crc32c(data, self._crc)
 
     def digest(self) -> bytes:
         return self._hash.digest() if self._hash is not None else self._crc.to_bytes(4, "big")

@@ -17,27 +17,13 @@ Rules:
 from __future__ import annotations
 
 import base64
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from .http import Body
+from .checksums import crc_function
 
-__all__ = [
-    "ObjectChecksum",
-    "RangeCrc",
-    "combine",
-    "crc_function",
-    "object_checksum",
-    "verify_parts",
-]
-
-_crc32c: Callable[[Body, int], int] | None
-try:
-    from crc32c import crc32c as _crc32c
-except ImportError:  # pragma: no cover - depends on the environment
-    _crc32c = None
+__all__ = ["ObjectChecksum", "RangeCrc", "combine", "object_checksum", "verify_parts"]
 
 # Reflected generator polynomials.
 _POLYNOMIALS = {"crc32": 0xEDB88320, "crc32c": 0x82F63B78}
@@ -54,20 +40,18 @@ class ObjectChecksum(NamedTuple):
     parts: int | None  # N of a composite checksum, else None
     ambiguous_parts: int | None  # N from the ETag when the value has no suffix (rule 4)
 
-
-def crc_function(algorithm: str) -> Callable[[Body, int], int] | None:
-    """``crc(data, previous) -> crc``, or None where it is not fast here."""
-    if algorithm == "crc32":
-        return zlib.crc32
-    if algorithm == "crc32c":
-        return _crc32c
-    return None
+    def __str__(self) -> str:
+        """As S3 shows it: ``crc32c AAAAAA==-3``."""
+        return f"{self.algorithm} {self.value}{f'-{self.parts}' if self.parts else ''}"
 
 
 def object_checksum(
-    checksums: dict[str, str], checksum_type: str | None, etag: str
+    checksums: dict[str, str], checksum_type: str | None, etag: str, parts_count: int | None
 ) -> ObjectChecksum | None:
     """What to verify a download against, from a HEAD reply (rules 1, 3, 4)."""
+    kind = (checksum_type or "").upper()
+    _, dash, tail = etag.strip('"').rpartition("-")
+    known_parts = parts_count or (int(tail) if dash and tail.isdigit() else None)
     for algorithm in _PREFERENCE:
         raw = checksums.get(algorithm)
         if raw is None or crc_function(algorithm) is None:
@@ -75,10 +59,11 @@ def object_checksum(
         value, dash, count = raw.partition("-")
         if dash:
             return ObjectChecksum(algorithm, value, int(count), None) if count.isdigit() else None
-        _, multipart, etag_parts = etag.strip('"').rpartition("-")
-        full = (checksum_type or "").upper() == "FULL_OBJECT"
-        ambiguous = int(etag_parts) if multipart and etag_parts.isdigit() and not full else None
-        return ObjectChecksum(algorithm, value, None, ambiguous)
+        if kind == "FULL_OBJECT":
+            return ObjectChecksum(algorithm, value, None, None)
+        if kind == "COMPOSITE":  # the suffix left out: the count must come from elsewhere
+            return ObjectChecksum(algorithm, value, known_parts, None) if known_parts else None
+        return ObjectChecksum(algorithm, value, None, known_parts)
     return None
 
 
@@ -149,5 +134,4 @@ def verify_parts(expected: ObjectChecksum, parts: Sequence[Sequence[RangeCrc]]) 
         candidates.append(_encode(composite))
     if expected.value in candidates:
         return None
-    suffix = f"-{len(parts)}" if expected.parts is not None else ""
-    return f"{algorithm} {' or '.join(candidates)}{suffix}"
+    return " or ".join(str(expected._replace(value=value)) for value in candidates)

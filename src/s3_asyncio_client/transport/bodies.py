@@ -3,14 +3,13 @@ chunks through pooled buffers, with progress that a failed attempt takes back.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 
 from ..exceptions import S3InvalidRequestError
-from ..file_region import BufferPool, FileRegion
+from ..file_region import BufferPool, FileRegion, in_thread
 from ..protocol.http import Body, RequestBody, in_memory
 
 __all__ = ["BodyPayload", "RegionPayload", "SentCounter", "payload_for"]
@@ -45,9 +44,9 @@ class RegionPayload(aiohttp.payload.Payload):
     A buffer handed to the transport may be read by it until it has been sent, so a
     buffer is filled again only once fewer bytes are queued than the chunk written
     after it (the queue is FIFO: it has left), and the buffers go back to the pool
-    only after the server accepted the request (``release``). A failure of our own
-    (the file shrank) is kept in ``failure``: aiohttp would report it as a broken
-    connection.
+    only once the whole body was written and the server accepted it (``release``).
+    A failure to read the file is kept in ``failure``: aiohttp would report it as a
+    broken connection, which would be retried.
     """
 
     def __init__(self, region: FileRegion, pool: BufferPool, on_sent: SentCounter | None):
@@ -55,49 +54,54 @@ class RegionPayload(aiohttp.payload.Payload):
         self._size = self._length = len(region)
         self._region, self._pool, self._on_sent = region, pool, on_sent
         self._buffers: list[bytearray] = []
-        self.failure: S3InvalidRequestError | None = None
+        self._written = False
+        self.failure: Exception | None = None
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return repr(self._region)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-        region, pool = self._region, self._pool
+        pool = self._pool
         self._buffers = buffers = [pool.take(), pool.take()]
         start, turn = 0, 0
+        while start < self._length:
+            view = await self._read(buffers[turn], start)
+            await writer.write(view)
+            if self._on_sent is not None:
+                self._on_sent.add(len(view))
+            start, turn = start + len(view), turn ^ 1
+            if start < self._length and not _sent_all_but(writer, len(view)):
+                buffers[turn] = pool.take()  # that one may still be queued: leave it
+        self._written = True
+
+    async def _read(self, buffer: bytearray, start: int) -> memoryview:
+        """The next chunk: from the page cache on the loop if it is there, else (or
+        for the rest) in a worker thread (see ``file_region`` rule 1)."""
+        region = self._region
         try:
-            while start < self._length:
-                buffer = buffers[turn]
-                view = region.chunk_view(buffer, start)
-                cached = region.file.read_cached(view, region.offset + start)
-                if cached < len(view):
-                    view = await loop.run_in_executor(
-                        None, region.read_chunk, buffer, start, cached
-                    )
-                await writer.write(view)
-                if self._on_sent is not None:
-                    self._on_sent.add(len(view))
-                start, turn = start + len(view), turn ^ 1
-                if start < self._length and not _sent_all_but(writer, len(view)):
-                    buffers[turn] = bytearray(pool.size)  # may still be queued: not reused
-        except S3InvalidRequestError as exc:
+            view = region.chunk_view(buffer, start)
+            cached = region.file.read_cached(view, region.offset + start)
+            if cached < len(view):
+                view = await in_thread(region.read_chunk, buffer, start, cached)
+        except Exception as exc:  # the source's fault, not the connection's
             self.failure = exc
             raise
+        return view
 
     def release(self) -> None:
-        """The request was answered: every byte was sent; the buffers are free."""
-        self._pool.give(*self._buffers)
+        """The server accepted the request: the buffers are free again."""
+        if self._written:
+            self._pool.give(*self._buffers)
         self._buffers = []
 
 
 def _sent_all_but(writer: AbstractStreamWriter, newest: int) -> bool:
     """True if at most the ``newest`` bytes written are still queued in the transport
     (after ``write()``'s drain, at most its high-water mark is), so everything written
-    before them has left; False if it cannot tell."""
-    transport = getattr(writer, "transport", None)
-    return isinstance(transport, asyncio.WriteTransport) and (
-        transport.get_write_buffer_size() <= newest
-    )
+    before them has left; False if it cannot tell. (uvloop's transports are not
+    asyncio.WriteTransport subclasses: ask for the method, not the class.)"""
+    queued = getattr(getattr(writer, "transport", None), "get_write_buffer_size", None)
+    return callable(queued) and queued() <= newest
 
 
 class SentCounter:

@@ -1,0 +1,86 @@
+"""CRC arithmetic for verified downloads: combining, reading S3's checksum headers,
+and matching ranges against whole-object and composite checksums."""
+
+from __future__ import annotations
+
+import base64
+import random
+import zlib
+
+import pytest
+from crc32c import crc32c
+
+from s3_asyncio_client.protocol.crc import ObjectChecksum, combine, object_checksum, verify_parts
+
+CRCS = {"crc32c": crc32c, "crc32": zlib.crc32}
+
+
+def encoded(crc: int) -> str:
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
+@pytest.mark.parametrize("algorithm", ["crc32c", "crc32"])
+def test_combine_equals_the_crc_of_the_joined_bytes(algorithm: str) -> None:
+    crc, rng = CRCS[algorithm], random.Random(7)
+    for first_length, second_length in [(0, 0), (0, 5), (5, 0), (1, 1), (4096, 1 << 20)]:
+        first, second = rng.randbytes(first_length), rng.randbytes(second_length)
+        joined = combine(algorithm, crc(first, 0), crc(second, 0), len(second))
+        assert joined == crc(first + second, 0)
+    for _ in range(200):
+        first, second = rng.randbytes(rng.randrange(3000)), rng.randbytes(rng.randrange(3000))
+        assert combine(algorithm, crc(first, 0), crc(second, 0), len(second)) == crc(
+            first + second, 0
+        )
+
+
+def test_object_checksum_reads_the_suffix_type_and_etag() -> None:
+    composite = object_checksum({"crc32c": "abc=-3"}, None, '"e-3"', None)
+    assert composite == ObjectChecksum("crc32c", "abc=", 3, None)
+    assert str(composite) == "crc32c abc=-3"
+    whole = object_checksum({"crc32c": "abc="}, None, '"0123"', None)
+    assert whole == ObjectChecksum("crc32c", "abc=", None, None)
+    full = object_checksum({"crc32c": "abc="}, "FULL_OBJECT", '"e-3"', 3)
+    assert full == ObjectChecksum("crc32c", "abc=", None, None)
+    # A multipart ETag without the suffix on the value: either reading may hold.
+    ambiguous = object_checksum({"crc32c": "abc="}, None, '"e-4"', None)
+    assert ambiguous == ObjectChecksum("crc32c", "abc=", None, 4)
+    # COMPOSITE without the suffix: the count from the parts header, else nothing to check.
+    assert object_checksum({"crc32c": "abc="}, "COMPOSITE", '"e"', 2) == ObjectChecksum(
+        "crc32c", "abc=", 2, None
+    )
+    assert object_checksum({"crc32c": "abc="}, "COMPOSITE", '"e"', None) is None
+    # CRC32C preferred; algorithms that cannot be combined are not checked.
+    both = object_checksum({"crc32": "x=", "crc32c": "y="}, None, '"e"', None)
+    assert both is not None
+    assert both.algorithm == "crc32c"
+    assert object_checksum({"sha256": "x"}, None, '"e"', None) is None
+    assert object_checksum({}, None, '"e"', None) is None
+    assert object_checksum({"crc32c": "abc=-x"}, None, '"e"', None) is None
+
+
+def test_verify_parts_whole_composite_and_ambiguous() -> None:
+    rng = random.Random(3)
+    parts = [rng.randbytes(5000), rng.randbytes(5000), rng.randbytes(123)]
+    # Each part fetched as ranges of at most 2,000 bytes.
+    ranges = [
+        [(crc32c(p[i : i + 2000], 0), len(p[i : i + 2000])) for i in range(0, len(p), 2000)]
+        for p in parts
+    ]
+    whole = encoded(crc32c(b"".join(parts), 0))
+    composite = encoded(crc32c(b"".join(crc32c(p, 0).to_bytes(4, "big") for p in parts), 0))
+    assert verify_parts(ObjectChecksum("crc32c", whole, None, None), ranges) is None
+    assert verify_parts(ObjectChecksum("crc32c", composite, 3, None), ranges) is None
+    assert verify_parts(ObjectChecksum("crc32c", composite, None, 3), ranges) is None
+    assert verify_parts(ObjectChecksum("crc32c", whole, None, 3), ranges) is None
+    # A composite is not a whole-object CRC, and a damaged byte matches neither.
+    assert verify_parts(ObjectChecksum("crc32c", composite, None, None), ranges) is not None
+    damaged = [list(r) for r in ranges]
+    damaged[1][0] = (damaged[1][0][0] ^ 1, damaged[1][0][1])
+    message = verify_parts(ObjectChecksum("crc32c", composite, 3, None), damaged)
+    assert message is not None
+    assert message.endswith("-3")
+    assert message.startswith("crc32c ")
+
+
+def test_empty_object_checksum() -> None:
+    assert verify_parts(ObjectChecksum("crc32c", "AAAAAA==", None, None), [[]]) is None
