@@ -425,7 +425,10 @@ class S3Client:
         progress: Progress | None = None,
     ) -> TransferResult:
         """Download to ``path`` with parallel ranged GETs, written in place into a
-        temporary file beside it that is renamed only once complete and verified."""
+        temporary file beside it that is renamed only once complete and verified
+        against the checksum the server keeps (S3IntegrityError if it disagrees).
+
+        On glibc this tunes malloc for the process once (see ``allocator``)."""
         return await download.download_file(
             self, bucket, key, path, config=config or TransferConfig(), progress=progress
         )

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .allocator import tune_for_downloads
 from .config import TransferConfig
 from .exceptions import (
     S3ConnectionError,
@@ -289,6 +290,7 @@ async def download_file(
     progress: Progress | None = None,
 ) -> TransferResult:
     """``S3Client.download_file``: see there."""
+    tune_for_downloads()
     target = Path(path)
     if await asyncio.to_thread(target.is_dir):
         raise S3InvalidRequestError(f"{str(target)!r} is a directory; give a file path")

@@ -196,6 +196,17 @@ async def test_resume_after_failure_sends_only_the_rest(
     assert list((tmp_path / "journal").glob("*.json")) == []
 
 
+async def upload_afresh(
+    client: S3Client, bucket: str, source: Path, cfg: TransferConfig, expected: bytes
+) -> None:
+    """The same call again: nothing is skipped (the journal no longer matches the
+    file), the object is the file's new bytes, no upload is left open."""
+    result = await client.upload_file(bucket, "obj", source, config=cfg)
+    assert result["skipped_bytes"] == 0
+    assert (await client.get_object(bucket, "obj"))["body"] == expected
+    assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+
+
 async def test_changed_source_starts_over(client: S3Client, bucket: str, tmp_path: Path) -> None:
     source = tmp_path / "data.bin"
     source.write_bytes(os.urandom(3 * PART))
@@ -212,10 +223,7 @@ async def test_changed_source_starts_over(client: S3Client, bucket: str, tmp_pat
     await fail_midway()
     new = os.urandom(3 * PART + 5)
     source.write_bytes(new)  # new size and mtime: the journal no longer applies
-    result = await client.upload_file(bucket, "obj", source, config=cfg)
-    assert result["skipped_bytes"] == 0
-    assert (await client.get_object(bucket, "obj"))["body"] == new
-    assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+    await upload_afresh(client, bucket, source, cfg, new)
 
 
 async def test_cancellation_without_resume_aborts_and_leaks_nothing(
@@ -304,10 +312,7 @@ async def test_source_changed_during_upload_is_not_completed(
         await client.head_object(bucket, "obj")
     left = [u async for u in client.iter_multipart_uploads(bucket)]
     assert len(left) == (1 if resume else 0)
-    result = await client.upload_file(bucket, "obj", source, config=cfg)
-    assert result["skipped_bytes"] == 0  # the journal no longer matches the file
-    assert (await client.get_object(bucket, "obj"))["body"] == b"new!" + old[4:]
-    assert [u async for u in client.iter_multipart_uploads(bucket)] == []
+    await upload_afresh(client, bucket, source, cfg, b"new!" + old[4:])
 
 
 async def test_source_shrunk_during_upload_is_refused(

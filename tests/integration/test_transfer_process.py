@@ -129,22 +129,39 @@ def test_kill_9_mid_upload_then_resume(
           f"second run sent {sent_second} of {size}")  # fmt: skip
 
 
+def _peak_rss(
+    info: ServerInfo,
+    bucket: str,
+    tmp_path: Path,
+    size: int,
+    part: int,
+    concurrency: int,
+    *,
+    download: bool,
+) -> tuple[int, Path, Path]:
+    """Upload a random file of ``size`` (and download it back) in a process of its own;
+    its peak RSS, the source and the downloaded copy."""  # fmt: skip
+    source, target = tmp_path / "big.bin", tmp_path / "back.bin"
+    with source.open("wb") as file:
+        for _ in range(size // MiB):
+            file.write(os.urandom(MiB))
+    _create_bucket(info, bucket)
+    process = run_transfer(info, info.endpoint_url, bucket, source,
+                           str(target) if download else "-", tmp_path / "journal", part,
+                           concurrency)  # fmt: skip
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return json.loads(out)["peak_rss"], source, target
+
+
 def test_memory_stays_bounded(seaweedfs: ServerInfo, bucket_name: str, tmp_path: Path) -> None:
     """A file 10 x (concurrency x part size) up and down: peak RSS under
     (concurrency + 2) x part size + 64 MiB."""
     part, concurrency = 5 * MiB, 2
     size = 10 * concurrency * part
-    source = tmp_path / "big.bin"
-    with source.open("wb") as file:
-        for _ in range(size // MiB):
-            file.write(os.urandom(MiB))
-    _create_bucket(seaweedfs, bucket_name)
-    target = tmp_path / "back.bin"
-    process = run_transfer(seaweedfs, seaweedfs.endpoint_url, bucket_name, source, str(target),
-                           tmp_path / "journal", part, concurrency)  # fmt: skip
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    peak = json.loads(out)["peak_rss"]
+    peak, source, target = _peak_rss(
+        seaweedfs, bucket_name, tmp_path, size, part, concurrency, download=True
+    )
     bound = (concurrency + 2) * part + 64 * MiB
     print(f"peak RSS {peak / MiB:.1f} MiB for a {size // MiB} MiB file (bound {bound / MiB} MiB)")
     assert peak < bound
@@ -159,16 +176,9 @@ def test_file_upload_memory_does_not_grow_with_part_size(
     take a few MiB, not 4-5 x 32 MiB."""
     part, concurrency = 32 * MiB, 4
     size = 2 * concurrency * part
-    source = tmp_path / "big.bin"
-    with source.open("wb") as file:
-        for _ in range(size // MiB):
-            file.write(os.urandom(MiB))
-    _create_bucket(seaweedfs, bucket_name)
-    process = run_transfer(seaweedfs, seaweedfs.endpoint_url, bucket_name, source, "-",
-                           tmp_path / "journal", part, concurrency)  # fmt: skip
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    peak = json.loads(out)["peak_rss"]
+    peak, _, _ = _peak_rss(
+        seaweedfs, bucket_name, tmp_path, size, part, concurrency, download=False
+    )
     print(f"peak RSS {peak / MiB:.1f} MiB uploading {size // MiB} MiB in {part // MiB} MiB parts")
     assert peak < 64 * MiB + part  # buffering would need (concurrency + 1) x part = 160 MiB
     s3 = boto3_client(seaweedfs)
