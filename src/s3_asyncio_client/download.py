@@ -207,7 +207,9 @@ async def _part_sizes(
 
 async def _exact_parts(remote: _Remote, count: int, concurrency: int) -> list[int] | None:
     """Every part's size, one HEAD each (the layout guessed from part 1 is wrong if
-    the parts differ in size); None if the server cannot tell."""
+    the parts differ in size); None if the server cannot tell (it refuses a part
+    number, or the sizes do not add up). Any other error propagates: a failed HEAD
+    must not turn a detected mismatch into an unverified success."""
     sizes = [0] * count
     slots = asyncio.Semaphore(concurrency)
 
@@ -221,8 +223,10 @@ async def _exact_parts(remote: _Remote, count: int, concurrency: int) -> list[in
 
     try:
         await in_task_group(start)
-    except S3Error:
-        return None
+    except S3Error as exc:
+        if exc.status_code in (400, 416):  # InvalidPartNumber, InvalidArgument
+            return None
+        raise
     return sizes if sum(sizes) == remote.size else None
 
 

@@ -10,9 +10,10 @@ Rules:
    at explicit offsets, with ``os.preadv`` (safe from any thread; no file position
    moves), from a descriptor of a plain file (a path, or a binary file object over
    one), or copied from bytes in memory (a BytesIO).
-   The one exception is a read the kernel promises not to wait for (``RWF_NOWAIT``:
-   page cache only): the second read of a part, on the loop, saving a thread hop
-   per chunk; whatever it cannot read at once goes to a thread.
+   The one exception is a read that cannot wait: bytes in memory, or one the kernel
+   promises not to wait for (``RWF_NOWAIT``: page cache only): the second read of a
+   part, on the loop, saving a thread hop per chunk; whatever it cannot read at once
+   goes to a thread.
 2. A region never reads past its end. A short read means the file shrank since the
    upload started: S3InvalidRequestError, never a short body.
 3. Buffers come from a BufferPool and go back to it: fresh memory costs page faults
@@ -80,16 +81,22 @@ class RandomAccess:
             return len(piece)
         filled = 0
         while filled < len(view):
-            count = os.preadv(self._source, [view[filled:]], offset + filled)
+            try:
+                count = os.preadv(self._source, [view[filled:]], offset + filled)
+            except OSError as exc:  # EIO, or a descriptor not open for reading
+                raise S3InvalidRequestError(f"cannot read the source: {exc.strerror}") from None
             if not count:
                 break
             filled += count
         return filled
 
     def read_cached(self, view: memoryview, offset: int) -> int:
-        """Fill ``view`` from ``offset`` as far as the page cache allows without
-        waiting (a descriptor on Linux; else 0): safe on the event loop."""
-        if _NOWAIT is None or not isinstance(self._source, int):
+        """Fill ``view`` from ``offset`` as far as can be done without waiting (bytes
+        in memory: all of it; a descriptor on Linux: what the page cache holds; else
+        0): safe on the event loop."""
+        if isinstance(self._source, memoryview):
+            return self.read_into(view, offset)
+        if _NOWAIT is None:
             return 0
         try:
             return os.preadv(self._source, [view], self._base + offset, _NOWAIT)

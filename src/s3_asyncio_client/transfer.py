@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, NotRequired, TypedDict
 
 from .config import TransferConfig
 from .exceptions import S3InvalidRequestError, S3NoSuchUploadError
-from .file_region import FileRegion, RandomAccess
+from .file_region import FileRegion, RandomAccess, in_thread
 from .journal import Journal, JournalHeader, default_journal_dir
 from .multipart import MultipartUpload
 from .protocol.checksums import checksum_header
@@ -203,17 +203,20 @@ async def upload_file(
     if isinstance(source, AsyncIterable):
         return await _upload_stream(job, aiter(source), progress)
     if hasattr(source, "read"):
+        if hasattr(source, "readable") and not source.readable():
+            raise S3InvalidRequestError(f"{source!r} is not open for reading")
         access = _random_access(source)
         if access is None:  # read in order, once: a pipe, a GzipFile, ...
             return await _upload_stream(job, _file_chunks(source), progress)
         position = source.tell()
         size = source.seek(0, os.SEEK_END) - position
         try:
-            return await _upload_sized(job, RandomAccess(access, position), size, progress, None)
+            result = await _upload_sized(job, RandomAccess(access, position), size, progress, None)
         finally:
             if isinstance(access, memoryview):
                 access.release()  # the BytesIO may grow again
-            source.seek(position + size)  # where reading it all would have left it
+        source.seek(position + size)  # where reading it all would have left it
+        return result
     raise S3InvalidRequestError(
         "source must be a path, a binary file object or an async iterable of bytes, "
         f"got {type(source).__name__}"
@@ -234,7 +237,7 @@ def _random_access(file: IO[bytes]) -> int | memoryview | None:
 
 
 async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
-    while chunk := await asyncio.to_thread(file.read, 1024 * 1024):
+    while chunk := await in_thread(file.read, 1024 * 1024):
         yield chunk
 
 

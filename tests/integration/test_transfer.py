@@ -424,6 +424,60 @@ async def test_a_download_damaged_in_transit_is_refused(
         assert (out / "back.bin").read_bytes() == data
 
 
+async def test_a_failed_part_head_does_not_pass_off_a_damaged_download(
+    seaweedfs: ServerInfo, proxy: FaultProxy, bucket_name: str, tmp_path: Path
+) -> None:
+    """Uneven parts (so the layout guessed from part 1 is wrong and every part's HEAD
+    is needed), one bit flipped in transit, and part 2's HEAD failing every time: the
+    download fails; it is not returned as merely unverified."""
+    bodies = [os.urandom(6 * MiB), os.urandom(5 * MiB + 3), os.urandom(2 * MiB)]
+    async with make_client(seaweedfs, proxy.url, retry=FAST_RETRY) as c:
+        await c.create_bucket(bucket_name)
+        upload = await c.create_multipart_upload(bucket_name, "uneven")
+        for number, body in enumerate(bodies, 1):
+            await upload.upload_part(number, body)
+        await upload.complete()
+        proxy.set_rules(
+            [
+                FaultRule("corrupt_reply", match=matching("GET"), times=1),
+                FaultRule("status500", match=lambda m, p: m == "HEAD" and "partNumber=2" in p),
+            ]
+        )
+        out = tmp_path / "out"
+        out.mkdir()
+        with pytest.raises(S3ServerError):
+            await c.download_file(bucket_name, "uneven", out / "back", config=config(tmp_path))
+        assert proxy.stats.faults["corrupt_reply"] == 1
+        assert proxy.stats.faults["status500"] == FAST_RETRY.max_attempts
+        assert list(out.iterdir()) == []
+
+
+async def test_parts_sent_without_a_checksum_say_nothing_of_the_server(
+    client: S3Client, bucket: str
+) -> None:
+    """An upload made with checksum=None sends no x-amz-checksum-*, so no echo is
+    expected: the client must not conclude that the server ignores checksums (which
+    would add an MD5 pass to every later upload)."""
+    from s3_asyncio_client import MultipartUpload
+
+    started = await client.create_multipart_upload(bucket, "plain")
+    upload = MultipartUpload(client, bucket, "plain", started.upload_id, checksum=None)
+    await upload.upload_part(1, b"x" * 1000)
+    assert client.checksums_ignored is False
+    await upload.abort()  # created with a checksum: some servers refuse to complete it
+
+
+async def test_a_small_file_takes_one_buffer(client: S3Client, bucket: str, tmp_path: Path) -> None:
+    """A file that fits one chunk is checksummed and sent through the same single
+    pooled buffer, upload after upload."""
+    source = tmp_path / "small"
+    source.write_bytes(os.urandom(1000))
+    for i in range(5):
+        await client.upload_file(bucket, f"small/{i}", source, config=config(tmp_path))
+    assert (await client.get_object(bucket, "small/4"))["body"] == source.read_bytes()
+    assert client.transport.buffers.made == 1
+
+
 def test_part_buffers_are_reused_on_uvloop(local: ServerInfo, tmp_path: Path) -> None:
     """uvloop's transports are no asyncio.WriteTransport: the check that a chunk has
     left must work there too, or every chunk takes a fresh buffer (40 here)."""
@@ -461,5 +515,10 @@ async def test_bad_sources(client: S3Client, tmp_path: Path) -> None:
         await client.upload_file("b", "k", tmp_path / "no-such-file")
     with pytest.raises(S3InvalidRequestError, match="int"):
         await client.upload_file("b", "k", 42)  # type: ignore[arg-type]
+    with (
+        open(tmp_path / "write-only", "wb") as write_only,
+        pytest.raises(S3InvalidRequestError, match="not open for reading"),
+    ):
+        await client.upload_file("b", "k", write_only)
     with pytest.raises(S3InvalidRequestError, match="directory"):
         await client.download_file("b", "k", tmp_path)

@@ -37,7 +37,9 @@ PIECES = textwrap.dedent(
 
 
 def run(mode: str, **env: str) -> tuple[str, str, int]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
+    }
     out = subprocess.run(
         [sys.executable, "-c", PIECES, mode],
         env={**clean, **env},
@@ -58,4 +60,9 @@ def test_pieces_reuse_memory_once_tuned() -> None:
 
 def test_left_alone_where_the_environment_set_malloc_variables() -> None:
     tuned, again, _ = run("tune", MALLOC_ARENA_MAX="2")
+    assert (tuned, again) == ("False", "False")
+
+
+def test_left_alone_where_the_environment_set_malloc_tunables() -> None:
+    tuned, again, _ = run("tune", GLIBC_TUNABLES="glibc.malloc.arena_max=2")
     assert (tuned, again) == ("False", "False")

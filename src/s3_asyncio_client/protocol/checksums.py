@@ -62,23 +62,23 @@ def _crc(function: Callable[[Body, int], int]) -> Callable[[Body], bytes]:
 
 
 _DIGESTS: dict[str, Callable[[Body], bytes]] = {
-    "crc32": _crc(zlib.crc32),
     "sha256": lambda data: hashlib.sha256(data).digest(),
     "sha1": lambda data: hashlib.sha1(data).digest(),
 }
-if _crc32c is not None:
-    _DIGESTS["crc32c"] = _crc(_crc32c)
+for _name in ("crc32", "crc32c"):
+    if (_function := crc_function(_name)) is not None:
+        _DIGESTS[_name] = _crc(_function)
 
 
 class RunningChecksum:
     """A checksum fed piece by piece, for bodies too large to hold in memory."""
 
     def __init__(self, algorithm: ChecksumAlgorithm) -> None:
+        self._hash: hashlib._Hash | None = None
+        self._function = crc_function(algorithm)
         if algorithm in ("sha256", "sha1"):
-            self._hash: hashlib._Hash | None = hashlib.new(algorithm)
-        elif algorithm == "crc32" or (algorithm == "crc32c" and _crc32c is not None):
-            self._hash = None
-        else:
+            self._hash = hashlib.new(algorithm)
+        elif self._function is None:
             raise ValueError(f"checksum algorithm {algorithm!r} is not available")
         self.algorithm = algorithm
         self._crc = 0
@@ -86,10 +86,8 @@ class RunningChecksum:
     def update(self, data: Body) -> None:
         if self._hash is not None:
             self._hash.update(data)
-        elif self.algorithm == "crc32":
-            self._crc = zlib.crc32(data, self._crc)
-        elif _crc32c is not None:
-            self._crc = _crc32c(data, self._crc)
+        elif self._function is not None:
+            self._crc = self._function(data, self._crc)
 
     def digest(self) -> bytes:
         return self._hash.digest() if self._hash is not None else self._crc.to_bytes(4, "big")
@@ -139,6 +137,7 @@ class StoredCheck(NamedTuple):
 
     problem: str | None  # a mismatch the checksum headers already show
     echoed: bool  # the server echoed our x-amz-checksum-* header
+    sent: bool  # we sent one (so a server that did not echo it ignored it)
     etag: str | None  # a plain-MD5 ETag still to compare with the MD5 of the bytes sent
 
 
@@ -157,8 +156,8 @@ def check_stored(sent_headers: dict[str, str], reply_headers: dict[str, str]) ->
             echoed = True
             if reply_headers[name] != value:
                 problem = f"server stored {name} {reply_headers[name]}, we sent {value}"
-                return StoredCheck(problem, True, None)
+                return StoredCheck(problem, True, True, None)
     if echoed or not sent or "content-md5" in sent_headers:
-        return StoredCheck(None, echoed, None)
+        return StoredCheck(None, echoed, bool(sent), None)
     etag = reply_headers.get("etag", "").strip('"')
-    return StoredCheck(None, False, etag if len(etag) == 32 else None)
+    return StoredCheck(None, False, True, etag if len(etag) == 32 else None)

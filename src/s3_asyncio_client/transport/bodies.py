@@ -62,7 +62,9 @@ class RegionPayload(aiohttp.payload.Payload):
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         pool = self._pool
-        self._buffers = buffers = [pool.take(), pool.take()]
+        self._buffers = buffers = [pool.take()]
+        if self._length > pool.size:  # a second only for a body of several chunks
+            buffers.append(pool.take())
         start, turn = 0, 0
         while start < self._length:
             view = await self._read(buffers[turn], start)
