@@ -35,7 +35,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-__all__ = ["Action", "FaultProxy", "FaultRule", "ProxyStats", "matching"]
+__all__ = ["Action", "FaultProxy", "FaultRule", "ProxyStats", "Reply", "matching"]
 
 Action = Literal[
     "reset",
@@ -47,6 +47,7 @@ Action = Literal[
     "error_in_200",
     "corrupt",
     "corrupt_reply",
+    "rewrite",
 ]
 Predicate = Callable[[str, str], bool]  # (method, raw path + "?" + raw query) -> bool
 
@@ -83,6 +84,31 @@ INTERNAL_ERROR = ("InternalError", "We encountered an internal error. Please try
 SLOW_DOWN = ("SlowDown", "Please reduce your request rate.")
 
 
+@dataclass
+class Reply:
+    """The upstream's whole reply, for a "rewrite" rule to change and hand back.
+
+    ``headers`` keep their order and case (Content-Length among them: drop it and the
+    reply goes out with none, the connection closing after it); ``body`` may be bytes
+    or, for replies too big to hold, an iterable of pieces.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes | Iterable[bytes]
+    method: str = "GET"
+    path_qs: str = "/"
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def set_header(self, name: str, value: str | None) -> None:
+        """Replace (or with None remove) every header called ``name``."""
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+        if value is not None:
+            self.headers.append((name, value))
+
+
 @dataclass(frozen=True)
 class FaultRule:
     """Inject ``action`` into requests that ``match`` (all requests if None).
@@ -90,7 +116,9 @@ class FaultRule:
     It fires on the first ``times`` matching requests (forever if None), each with
     ``probability``; the first rule that fires wins. ``stall_seconds`` is how long a
     "stall" waits before forwarding (capped at 60 s); ``truncate_bytes`` is how much of
-    the body a "truncate" sends (default: half; an empty body is sent whole).
+    the body a "truncate" sends (default: half; an empty body is sent whole);
+    ``rewrite`` is what a "rewrite" does to the whole upstream reply (a server that
+    lies: a missing length, a changed ETag, a repeated continuation token).
     """
 
     action: Action
@@ -99,6 +127,7 @@ class FaultRule:
     probability: float = 1.0
     stall_seconds: float = 5.0
     truncate_bytes: int | None = None
+    rewrite: Callable[[Reply], Reply] | None = None
 
 
 def matching(
@@ -313,6 +342,8 @@ class FaultProxy:
                 if rule is not None and rule.action == "drop_reply":
                     await upstream.read()  # the server has acted; its reply is lost
                     return _abort(request)
+                if rule is not None and rule.action == "rewrite":
+                    return await self._rewritten(request, upstream, rule)
                 return await self._relay(request, upstream, rule)
         except (aiohttp.ClientError, TimeoutError) as exc:
             if request.transport is None or request.transport.is_closing():
@@ -328,6 +359,34 @@ class FaultProxy:
             if corrupt and chunk:
                 chunk, corrupt = bytes([chunk[0] ^ 0x01]) + chunk[1:], False
             yield chunk
+
+    async def _rewritten(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, rule: FaultRule
+    ) -> web.StreamResponse:
+        """The upstream reply as ``rule.rewrite`` makes it, headers sent as given."""
+        assert rule.rewrite is not None
+        headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+        original = Reply(upstream.status, headers, await upstream.read(), request.method)
+        original.path_qs = request.raw_path
+        reply = rule.rewrite(original)
+        pieces = [reply.body] if isinstance(reply.body, bytes) else reply.body
+        response = web.StreamResponse(status=reply.status)
+        for key, value in reply.headers:
+            response.headers.add(key, value)
+        if reply.header("content-length") is None:
+            response.force_close()  # a GET goes out chunked, a HEAD with no length
+        sent = 0
+        try:
+            await response.prepare(request)
+            for piece in pieces:
+                await response.write(piece)
+                sent += len(piece)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client gave up reading, as a client should past its limit
+        with self._lock:
+            self._stats.response_bytes += sent
+        return response
 
     async def _relay(
         self, request: web.Request, upstream: aiohttp.ClientResponse, rule: FaultRule | None
