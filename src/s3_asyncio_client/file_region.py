@@ -18,6 +18,10 @@ Rules:
    upload started: S3InvalidRequestError, never a short body.
 3. Buffers come from a BufferPool and go back to it: fresh memory costs page faults
    (on some VMs 1 s of system time per GiB touched), reused memory costs nothing.
+4. A source is closed only once no read of it is queued or running: a cancelled
+   request's body writer may still be waiting for its worker thread after the
+   upload has returned, and a descriptor closed under it may meanwhile have been
+   reused for another file, whose bytes that read would then take.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import base64
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Any, TypeVar, cast
 
@@ -66,29 +71,74 @@ async def in_thread(fn: Callable[..., T], *args: Any, executor: Executor | None 
 
 
 class RandomAccess:
-    """Reads at offsets (from ``base``) of a file descriptor, or of bytes in memory."""
+    """Reads at offsets (from ``base``) of a file descriptor, or of bytes in memory.
 
-    def __init__(self, source: int | memoryview, base: int = 0) -> None:
+    ``close()`` ends its use (rule 4): an ``owned`` descriptor is closed, bytes in
+    memory released, once no read of them is queued or running any more.
+    """
+
+    def __init__(self, source: int | memoryview, base: int = 0, *, owned: bool = False) -> None:
         self._source = source
         self._base = base
+        self._owned = owned
+        self._lock = threading.Lock()  # readers run in worker threads and on the loop
+        self._users = 0
+        self._closed = False
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Keep the source open for a read, from before it is queued for a worker
+        thread until it is done; S3InvalidRequestError once ``close()`` was called."""
+        with self._lock:
+            if self._closed:
+                raise S3InvalidRequestError("the source was closed: the upload has ended")
+            self._users += 1
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            last = self._closed and not self._users
+        if last:
+            self._release()
+
+    def close(self) -> None:
+        """No more reads; the source goes when the last one in flight ends (maybe now)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            now = not self._users
+        if now:
+            self._release()
+
+    def _release(self) -> None:
+        if isinstance(self._source, memoryview):
+            self._source.release()
+        elif self._owned:
+            os.close(self._source)
 
     def read_into(self, view: memoryview, offset: int) -> int:
         """Fill ``view`` from ``offset``; fewer bytes only at the end of the file."""
         offset += self._base
-        if isinstance(self._source, memoryview):
-            piece = self._source[offset : offset + len(view)]
-            view[: len(piece)] = piece
-            return len(piece)
-        filled = 0
-        while filled < len(view):
-            try:
-                count = os.preadv(self._source, [view[filled:]], offset + filled)
-            except OSError as exc:  # EIO, or a descriptor not open for reading
-                raise S3InvalidRequestError(f"cannot read the source: {exc.strerror}") from None
-            if not count:
-                break
-            filled += count
-        return filled
+        with self.in_use():
+            if isinstance(self._source, memoryview):
+                piece = self._source[offset : offset + len(view)]
+                view[: len(piece)] = piece
+                return len(piece)
+            filled = 0
+            while filled < len(view):
+                try:
+                    count = os.preadv(self._source, [view[filled:]], offset + filled)
+                except OSError as exc:  # EIO, or a descriptor not open for reading
+                    raise S3InvalidRequestError(f"cannot read the source: {exc.strerror}") from None
+                if not count:
+                    break
+                filled += count
+            return filled
 
     def read_cached(self, view: memoryview, offset: int) -> int:
         """Fill ``view`` from ``offset`` as far as can be done without waiting (bytes
@@ -98,10 +148,11 @@ class RandomAccess:
             return self.read_into(view, offset)
         if _NOWAIT is None:
             return 0
-        try:
-            return os.preadv(self._source, [view], self._base + offset, _NOWAIT)
-        except (BlockingIOError, OSError):
-            return 0
+        with self.in_use():
+            try:
+                return os.preadv(self._source, [view], self._base + offset, _NOWAIT)
+            except (BlockingIOError, OSError):
+                return 0
 
 
 class BufferPool:
@@ -178,7 +229,8 @@ class FileRegion:
             return {}
         buffer = pool.take()
         try:
-            return await in_thread(self.digest, names, buffer)
+            with self.file.in_use():
+                return await in_thread(self.digest, names, buffer)
         finally:
             pool.give(buffer)  # the thread is done with it, whatever happened
 

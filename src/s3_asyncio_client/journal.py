@@ -4,10 +4,17 @@ Rules:
 1. The header (endpoint, bucket, key, upload id, part size, checksum algorithm,
    and the source's size and mtime) is written to a temporary file and renamed into
    place, so it is whole or absent.
-2. Each finished part is one appended line. A process killed mid-write leaves at
-   most a torn last line, which is ignored: that part is simply sent again.
-3. The journal is a hint. On resume the server's ListParts is the truth: a part is
-   skipped only if the server holds it with the ETag and size the journal recorded.
+2. Each finished part is one appended line: its number, ETag, size, and checksum
+   (the upload's algorithm, else ``md5``: base64 digests). A process killed
+   mid-write leaves at most a torn last line, which is ignored: that part is simply
+   sent again. Lines of a part recorded twice: the last one counts.
+3. The journal is a hint. On resume the server's ListParts is the truth, and a part
+   is skipped only if the file still holds its bytes (see ``resume``).
+4. A journal names an endpoint, a bucket, a key, a local path and an upload id: it
+   is created 0600 (no moment at which others may read it), in a folder created
+   0700; the default folder, ours, is narrowed to 0700 if it is wider (a user's
+   own ``journal_dir`` is left as it is). Journals are opened without following
+   symlinks, so a link planted in a shared folder cannot redirect a write.
 No pickle: nothing in the file is executed.
 """
 
@@ -16,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +32,10 @@ from typing import Any
 from .protocol.checksums import ChecksumAlgorithm
 
 __all__ = ["Journal", "JournalHeader", "default_journal_dir"]
+
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def default_journal_dir() -> Path:
@@ -44,19 +57,38 @@ class JournalHeader:
 
 
 class Journal:
-    """The journal file of one (endpoint, bucket, key, source path) upload."""
+    """The journal file of one (endpoint, bucket, key, source path) upload, in
+    ``directory`` (``own_directory``: the default one, which may be narrowed)."""
 
-    def __init__(self, directory: Path, endpoint: str, bucket: str, key: str, source: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        endpoint: str,
+        bucket: str,
+        key: str,
+        source: str,
+        *,
+        own_directory: bool = False,
+    ) -> None:
         name = hashlib.sha256("\0".join((endpoint, bucket, key, source)).encode()).hexdigest()
         self.path = directory / f"{name[:32]}.json"
+        self._own_directory = own_directory
 
     def load(self) -> tuple[JournalHeader, dict[int, dict[str, Any]]] | None:
         """The header and the parts recorded, or None if there is no usable journal."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            _narrow(fd)  # written 0644 by an earlier version
+            with os.fdopen(fd, encoding="utf-8", closefd=False) as file:
+                lines = file.read().splitlines()
             header = JournalHeader(**json.loads(lines[0]))
         except (OSError, IndexError, ValueError, TypeError):
             return None
+        finally:
+            os.close(fd)
         parts: dict[int, dict[str, Any]] = {}
         for line in lines[1:]:
             try:
@@ -67,14 +99,42 @@ class Journal:
         return header, parts
 
     def start(self, header: JournalHeader) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(asdict(header)) + "\n", encoding="utf-8")
-        os.replace(temporary, self.path)
+        self._make_directory()
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                _narrow(fd)  # exactly 0600, whatever the umask took away
+                file.write(json.dumps(asdict(header)) + "\n")
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def record(self, part: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as file:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, _FILE_MODE)
+        with os.fdopen(fd, "a", encoding="utf-8") as file:
             file.write(json.dumps(part) + "\n")
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def _make_directory(self) -> None:
+        directory = self.path.parent
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(directory, _DIR_MODE)
+        except FileExistsError:
+            if not self._own_directory:
+                return
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+        try:
+            _narrow(fd, _DIR_MODE)  # also undoes a umask that took the owner's bits
+        finally:
+            os.close(fd)
+
+
+def _narrow(fd: int, mode: int = _FILE_MODE) -> None:
+    """Give ``fd``'s file ``mode`` if it is ours and its mode differs."""
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != mode:
+        os.fchmod(fd, mode)

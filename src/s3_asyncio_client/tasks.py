@@ -93,14 +93,18 @@ async def send_parts(
     *,
     concurrency: int,
     on_sent: Callable[[int], None] | None = None,
+    before_send: Callable[[int, Body | FileRegion], Awaitable[None]] | None = None,
     on_stored: Callable[[PartInfo], Awaitable[None]] | None = None,
 ) -> None:
     """Upload every ``(part number, body)`` of ``parts`` as a task in ``group``, at most
-    ``concurrency`` at once; ``on_stored(part)`` after the server accepted each."""
+    ``concurrency`` at once; ``before_send(number, body)`` before each is sent,
+    ``on_stored(part)`` after the server accepted it."""
     slots = asyncio.Semaphore(concurrency)
 
     async def send(number: int, body: Body | FileRegion) -> None:
         try:
+            if before_send is not None:
+                await before_send(number, body)
             part = await upload.upload_part(number, body, on_sent=on_sent)
             if on_stored is not None:
                 await on_stored(part)

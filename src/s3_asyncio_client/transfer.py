@@ -14,7 +14,8 @@ Rules of the pipeline:
    the same bytes). A server that ignores checksums gets Content-MD5 and an ETag check.
    A file path whose size or mtime changed by the end is refused before completion.
 4. A file path with ``resume`` keeps a journal (see ``journal``): an interrupted
-   upload is continued by the same call, skipping parts the server verifiably holds.
+   upload is continued by the same call, skipping the parts the server holds and
+   the file still matches, checksum for checksum (see ``resume``).
    Otherwise any failure or cancellation aborts the upload, shielded from
    cancellation, so no parts are left behind.
 """
@@ -31,14 +32,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, NotRequired, TypedDict
 
 from .config import TransferConfig
-from .exceptions import S3InvalidRequestError, S3NoSuchUploadError
+from .exceptions import S3InvalidRequestError
 from .file_region import FileRegion, RandomAccess, in_thread
 from .journal import Journal, JournalHeader, default_journal_dir
 from .multipart import MultipartUpload
 from .protocol.checksums import checksum_header
 from .protocol.limits import MAX_PARTS, part_count, plan_part_size
 from .protocol.responses import PartInfo
-from .tasks import abort_quietly, complete_or_abort, send_parts
+from .resume import PartLog, resume
+from .tasks import complete_or_abort, send_parts
 
 if TYPE_CHECKING:
     from .client import S3Client
@@ -183,6 +185,7 @@ async def upload_file(
             fd = os.open(source, os.O_RDONLY)
         except OSError as exc:
             raise S3InvalidRequestError(f"cannot read {str(source)!r}: {exc.strerror}") from None
+        file = RandomAccess(fd, owned=True)
         try:
             stat = os.fstat(fd)
             identity = (await asyncio.to_thread(os.path.realpath, source), stat.st_mtime_ns)
@@ -195,11 +198,9 @@ async def upload_file(
                         "not completed"
                     )
 
-            return await _upload_sized(
-                job, RandomAccess(fd), stat.st_size, progress, identity, unchanged
-            )
+            return await _upload_sized(job, file, stat.st_size, progress, identity, unchanged)
         finally:
-            os.close(fd)
+            file.close()  # once no read of it is in flight (file_region rule 4)
     if isinstance(source, AsyncIterable):
         return await _upload_stream(job, aiter(source), progress)
     if hasattr(source, "read"):
@@ -210,11 +211,15 @@ async def upload_file(
             return await _upload_stream(job, _file_chunks(source), progress)
         position = source.tell()
         size = source.seek(0, os.SEEK_END) - position
+        # A descriptor of our own: the caller may close theirs as soon as we return,
+        # while a cancelled request's read of it is still in flight.
+        reader = RandomAccess(
+            access if isinstance(access, memoryview) else os.dup(access), position, owned=True
+        )
         try:
-            result = await _upload_sized(job, RandomAccess(access, position), size, progress, None)
+            result = await _upload_sized(job, reader, size, progress, None)
         finally:
-            if isinstance(access, memoryview):
-                access.release()  # the BytesIO may grow again
+            reader.close()  # a BytesIO's buffer released: it may grow again
         source.seek(position + size)  # where reading it all would have left it
         return result
     raise S3InvalidRequestError(
@@ -258,7 +263,14 @@ async def _upload_sized(
     done: dict[int, PartInfo] = {}
     if config.resume and identity is not None:
         directory = Path(config.journal_dir) if config.journal_dir else default_journal_dir()
-        journal = Journal(directory, job.client.endpoint.url, job.bucket, job.key, identity[0])
+        journal = Journal(
+            directory,
+            job.client.endpoint.url,
+            job.bucket,
+            job.key,
+            identity[0],
+            own_directory=not config.journal_dir,
+        )
         header = JournalHeader(
             job.client.endpoint.url,
             job.bucket,
@@ -269,7 +281,7 @@ async def _upload_sized(
             part_size,
             job.client.checksum,
         )
-        upload, done = await _resume(job.client, journal, header)
+        upload, done = await resume(job.client, journal, header, file, config.max_concurrency)
     if upload is None:
         upload = await job.create()
         if journal is not None:
@@ -279,13 +291,7 @@ async def _upload_sized(
     upload.parts = list(done.values())
     skipped = sum(part["size"] for part in done.values())
     meter(skipped)
-    record = None
-    if journal is not None:
-        log = journal
-
-        async def record(part: PartInfo) -> None:
-            await asyncio.to_thread(log.record, dict(part))
-
+    log = PartLog(journal, upload) if journal is not None else None
     parts = _file_parts(file, size, part_size, set(done))
     result, _ = await complete_or_abort(
         upload,
@@ -295,7 +301,8 @@ async def _upload_sized(
             group,
             concurrency=config.max_concurrency,
             on_sent=meter,
-            on_stored=record,
+            before_send=log.before_send if log else None,
+            on_stored=log.stored if log else None,
         ),
         keep_on_failure=journal is not None,
         before_complete=unchanged,
@@ -305,37 +312,6 @@ async def _upload_sized(
     return TransferResult(
         etag=result["etag"], size=size, parts_count=result["parts_count"], skipped_bytes=skipped
     )
-
-
-async def _resume(
-    client: S3Client, journal: Journal, header: JournalHeader
-) -> tuple[MultipartUpload | None, dict[int, PartInfo]]:
-    """The upload to continue and the parts the server verifiably holds (rule 3)."""
-    loaded = await asyncio.to_thread(journal.load)
-    if loaded is None:
-        return None, {}
-    old, recorded = loaded
-    upload = MultipartUpload(
-        client, old.bucket, old.key, old.upload_id or "-", checksum=old.checksum
-    )
-    try:
-        if dataclasses.replace(header, upload_id=old.upload_id) != old:
-            # The file or the settings changed: the old parts are worthless.
-            await abort_quietly(upload)
-            raise S3NoSuchUploadError("stale journal")
-        held = await upload.list_parts()
-    except S3NoSuchUploadError:
-        await asyncio.to_thread(journal.remove)
-        return None, {}
-    on_server = {(p["part_number"], p["etag"], p["size"]) for p in held}
-    done: dict[int, PartInfo] = {}
-    for number, part in recorded.items():
-        if (number, part.get("etag"), part.get("size")) in on_server:
-            info = PartInfo(part_number=number, etag=part["etag"], size=part["size"])
-            if "checksum" in part:
-                info["checksum"] = part["checksum"]
-            done[number] = info
-    return upload, done
 
 
 async def _upload_stream(

@@ -84,7 +84,10 @@ class RegionPayload(aiohttp.payload.Payload):
             view = region.chunk_view(buffer, start)
             cached = region.file.read_cached(view, region.offset + start)
             if cached < len(view):
-                view = await in_thread(region.read_chunk, buffer, start, cached)
+                # Held from before the read is queued: a cancelled request leaves this
+                # task waiting for the thread, unawaited, while the upload returns.
+                with region.file.in_use():
+                    view = await in_thread(region.read_chunk, buffer, start, cached)
         except Exception as exc:  # the source's fault, not the connection's
             self.failure = exc
             raise
