@@ -2,8 +2,8 @@
 
 Rules:
 1. The header (endpoint, bucket, key, upload id, part size, checksum algorithm,
-   and the source's size and mtime) is written to a temporary file and renamed into
-   place, so it is whole or absent.
+   and the source's size and mtime) is written to a temporary file, synced and
+   renamed into place, so it is whole or absent, even after a power cut.
 2. Each finished part is one appended line: its number, ETag, size, and checksum
    (the upload's algorithm, else ``md5``: base64 digests). A process killed
    mid-write leaves at most a torn last line, which is ignored: that part is simply
@@ -105,6 +105,9 @@ class Journal:
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 _narrow(fd)  # exactly 0600, whatever the umask took away
                 file.write(json.dumps(asdict(header)) + "\n")
+                file.flush()
+                os.fsync(fd)  # a power cut must not leave an empty journal: the upload
+                # it names would be orphaned (and billed) instead of resumed
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
