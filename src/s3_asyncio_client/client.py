@@ -25,6 +25,7 @@ from .protocol import responses as parse
 from .protocol.addressing import Addressing, Endpoint
 from .protocol.checksums import ChecksumAlgorithm, default_algorithm
 from .protocol.http import Body, HttpRequest, HttpResponse
+from .protocol.lengths import parse_body_span
 from .protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
 from .protocol.responses import (
     BucketInfo,
@@ -213,11 +214,11 @@ class S3Client:
         self, bucket: str, key: str, *, byte_range: tuple[int, int | None] | None = None
     ) -> GetObjectResult:
         """The whole object (or ``byte_range``, inclusive) in memory, with its info."""
-        response = await self._call(build.build_get_object, bucket, key, byte_range=byte_range)
-        info = parse.parse_head_object(response)
-        result: GetObjectResult = {**info, "body": response.body}
-        result["content_length"] = len(response.body)
-        return result
+        request = build.build_get_object(self.endpoint, bucket, key, byte_range=byte_range)
+        # The body is the object the caller asked for: no limit on its size.
+        response = await self.transport.send(request, bucket=bucket, key=key, reply_limit=None)
+        info = parse.parse_get_object(response, byte_range, bucket=bucket, key=key)
+        return {**info, "body": response.body}
 
     @asynccontextmanager
     async def open_object(
@@ -233,6 +234,7 @@ class S3Client:
             self.endpoint, bucket, key, byte_range=byte_range, if_match=if_match
         )
         async with self.transport.open(request, bucket=bucket, key=key) as stream:
+            parse_body_span(stream.status, stream.headers, byte_range, bucket=bucket, key=key)
             yield stream
 
     async def head_object(
@@ -261,7 +263,9 @@ class S3Client:
                 bucket=bucket,
                 key=key,
             ) from exc
-        return parse.parse_head_object(response, part=part_number is not None)
+        return parse.parse_head_object(
+            response, part=part_number is not None, bucket=bucket, key=key
+        )
 
     async def delete_object(self, bucket: str, key: str) -> None:
         """Delete ``key``; deleting a missing key succeeds, as on S3."""

@@ -25,6 +25,7 @@ from .exceptions import (
     S3NoSuchUploadError,
 )
 from .file_region import FileRegion
+from .listing import Pages
 from .protocol import requests as build
 from .protocol import responses as parse
 from .protocol.checksums import multipart_etag
@@ -200,6 +201,7 @@ class MultipartUpload:
     async def list_parts(self) -> list[PartInfo]:
         """The parts the server holds for this upload (every page)."""
         parts: list[PartInfo] = []
+        pages: Pages[int] = Pages("ListParts", "part number marker", self.bucket, self.key)
         marker = None
         while True:
             request = build.build_list_parts(
@@ -213,7 +215,7 @@ class MultipartUpload:
             page = parse.parse_list_parts(response)
             parts += page["parts"]
             marker = page["next_part_number_marker"]
-            if not page["is_truncated"] or marker is None:
+            if not pages.follow(page["is_truncated"], marker):
                 return parts
 
     def _check_parts(self) -> list[PartInfo]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from s3_asyncio_client.exceptions import S3ServerError
-from s3_asyncio_client.protocol.documents import S3_NAMESPACE, parse_xml, render
+from s3_asyncio_client.protocol.documents import S3_NAMESPACE, parse_xml, render, representable
 
 REFUSED = "refusing an XML document with a DOCTYPE or ENTITY declaration"
 
@@ -156,3 +156,65 @@ def test_render_then_parse_round_trips(value: str) -> None:
 @pytest.mark.parametrize("value", ["a\rb", "a\r\nb"])
 def test_render_then_parse_round_trips_carriage_returns(value: str) -> None:
     assert parse_xml(render("K", [("V", value)])).find_text("V") == value
+
+
+# --- characters XML 1.0 cannot carry ---------------------------------------------------
+
+UNCARRIED = [chr(cp) for cp in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)]
+
+
+def test_render_writes_uncarried_characters_as_references_as_s3_does() -> None:
+    body = render("R", [("Key", "a\x01b\x0b\x1f\x7f\rc")], namespace=False)
+    assert body.endswith(b"<R><Key>a&#x1;b&#xb;&#x1f;\x7f&#13;c</Key></R>")
+
+
+@pytest.mark.parametrize("value", ["a\x01b", "\x0b", "\uffff", "x\x1fy"])
+def test_strict_render_refuses_uncarried_characters(value: str) -> None:
+    with pytest.raises(ValueError, match="XML cannot carry"):
+        render("Delete", [("Object", {"Key": value})], strict=True)
+
+
+def test_every_uncarried_character_round_trips() -> None:
+    value = "".join(UNCARRIED) + "tail"
+    assert not representable(value)
+    assert representable("tab\tline\ncr\r\x7f")
+    assert parse_xml(render("K", [("V", value)])).find_text("V") == value
+
+
+def test_parser_reads_s3s_references_to_control_characters() -> None:
+    """S3 writes them in CreateMultipartUpload, ListParts, ... replies (hex or decimal)."""
+    root = parse_xml(b"<R><Key>a&#x1;b&#x1F;c&#3;d&#x41;</Key><K2>&#x1;</K2></R>")
+    assert root.find_text("Key") == "a\x01b\x1fc\x03dA"
+    assert root.find_text("K2") == "\x01"
+
+
+def test_stand_ins_never_collide_with_the_documents_own_characters() -> None:
+    # The first private-use characters, literal and as references, beside &#x1;.
+    body = "<R><A>\ue000\ue001&#xE002;</A><B>&#x1;&#x2;</B></R>".encode()
+    root = parse_xml(body)
+    assert root.find_text("A") == "\ue000\ue001\ue002"
+    assert root.find_text("B") == "\x01\x02"
+
+
+def test_references_inside_cdata_stay_text() -> None:
+    assert parse_xml(b"<R><A><![CDATA[a&#x1;b]]></A></R>").find_text("A") == "a&#x1;b"
+
+
+def test_strict_parser_refuses_references_to_control_characters() -> None:
+    """A request document: S3 answers MalformedXML to ``&#x1;`` in one."""
+    with pytest.raises(S3ServerError, match="malformed XML reply"):
+        parse_xml(b"<Delete><Object><Key>a&#x1;b</Key></Object></Delete>", strict=True)
+    assert parse_xml(b"<K>a&#13;b</K>", strict=True).text == "a\rb"
+
+
+def test_references_to_characters_nothing_can_carry_stay_malformed() -> None:
+    for body in (b"<K>&#xD800;</K>", b"<K>&#x110000;</K>"):
+        with pytest.raises(S3ServerError, match="malformed XML reply"):
+            parse_xml(body)
+
+
+def test_parser_reads_raw_control_characters_some_servers_send() -> None:
+    body = b"<R><Key>d\x02e\x1f&#x1;</Key></R>"
+    assert parse_xml(body).find_text("Key") == "d\x02e\x1f\x01"
+    with pytest.raises(S3ServerError, match="malformed XML reply"):
+        parse_xml(body, strict=True)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import click
 
+from ..listing import iter_object_pages
 from . import Settings, parse_s3_url, run
 from .progress import human_size
 
@@ -50,20 +51,14 @@ def ls(settings: Settings, url: str | None, recursive: bool, exact: bool) -> Non
                         f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}"
                     )
                 return
-            token = None
-            while True:
-                page = await client.list_objects(
-                    bucket, prefix=prefix or None, delimiter="/", continuation_token=token
-                )
+            pages = iter_object_pages(client, bucket, prefix=prefix or None, delimiter="/")
+            async for page in pages:
                 for common in page["common_prefixes"]:
                     click.echo(f"{'PRE':>32}  {common}")
                 for item in page["contents"]:
                     click.echo(
                         f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}"
                     )
-                token = page["next_continuation_token"]
-                if not page["is_truncated"] or not token:
-                    return
 
     run(settings, main())
 

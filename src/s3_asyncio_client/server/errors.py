@@ -4,11 +4,17 @@ Handlers raise ``S3Fault``; the app renders it as S3's error document
 (``<Error><Code/><Message/><Resource/><RequestId/></Error>``, no namespace), with any
 extra fields S3 adds for that code (``ServerTime`` for skew, ``StringToSign`` for a
 bad signature, ...). HEAD replies carry the status only.
+
+An error document must parse with any XML 1.0 parser (clients read the code from it),
+so an extra field XML cannot carry (a key holding U+0001, say) is left out: the
+``Resource``, the raw request path, still names the key exactly.
 """
 
 from __future__ import annotations
 
-__all__ = ["STATUS", "S3Fault"]
+from ..protocol.documents import representable
+
+__all__ = ["STATUS", "S3Fault", "storage_full"]
 
 # Each code S3 documents, with the status S3 sends it with.
 STATUS: dict[str, int] = {
@@ -49,6 +55,10 @@ STATUS: dict[str, int] = {
     "RequestTimeTooSkewed": 403,
     "SignatureDoesNotMatch": 403,
     "XAmzContentSHA256Mismatch": 400,
+    # Not S3's (S3 never fills up) but MinIO's code for a full disk, which S3 tools
+    # already meet. 507 rather than 500 or 503: the AWS SDKs and our client retry
+    # those, and a full disk does not empty itself within a retry's backoff.
+    "XMinioStorageFull": 507,
 }
 
 
@@ -68,5 +78,14 @@ class S3Fault(Exception):
         self.code = code
         self.message = message
         self.status = STATUS[code]
-        self.extra = extra or {}
+        self.extra = {name: v for name, v in (extra or {}).items() if representable(v)}
         self.headers = headers or {}
+
+
+def storage_full() -> S3Fault:
+    """The reply to a write the disk has no room for (ENOSPC, EDQUOT, SQLite's
+    SQLITE_FULL); reads are still served, and writes work again once space is freed."""
+    return S3Fault(
+        "XMinioStorageFull",
+        "The disk holding this server's data is full. Free some space, then retry.",
+    )

@@ -11,19 +11,22 @@ Rules:
    continuation token). A marker that is itself a common prefix skips everything under
    it, so a prefix never appears on two pages.
 4. The V2 continuation token is opaque to clients: base64 of the last entry.
+5. With ``encoding-type=url`` keys, prefixes, delimiters and markers are sent
+   URL-encoded as S3 does (``+`` for a space, ``/`` kept); tokens are not.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote_plus
 
 from .errors import S3Fault
 from .index import ObjectRecord
 
-__all__ = ["Page", "decode_token", "encode_token", "list_page"]
+__all__ = ["Page", "decode_token", "encode_token", "list_page", "url_encoding"]
 
 _BATCH = 1000
 _PAST_EVERYTHING = "\U0010ffff"
@@ -48,6 +51,20 @@ def decode_token(token: str) -> str:
         return base64.urlsafe_b64decode(token.encode()).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise S3Fault("InvalidArgument", "The continuation token provided is incorrect") from None
+
+
+def url_encoding(query: Mapping[str, str]) -> Callable[[str], str] | None:
+    """The listing's ``encoding-type`` (rule 5): how to encode keys, or None for none."""
+    value = query.get("encoding-type")
+    if value is None:
+        return None
+    if value != "url":
+        raise S3Fault("InvalidArgument", "Invalid Encoding Method specified in Request")
+    return _url_encoded
+
+
+def _url_encoded(value: str) -> str:
+    return quote_plus(value, safe="/")
 
 
 def _folded(key: str, prefix: str, delimiter: str) -> str | None:
