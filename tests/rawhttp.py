@@ -44,11 +44,13 @@ def request(
     payload_hash: str | None = None,
     content_length: int | None = None,
     timeout: float = 30.0,
+    unsigned: dict[str, str] | None = None,
 ) -> Reply:
     """Send one request; ``path`` is the raw path and query, e.g. ``/b/a%20b?x=1``.
 
     With ``credentials`` it is signed (``payload_hash`` defaults to the body's
-    SHA-256 for bytes bodies, UNSIGNED-PAYLOAD for iterables).
+    SHA-256 for bytes bodies, UNSIGNED-PAYLOAD for iterables). ``unsigned`` headers
+    are added after signing, as a tampering proxy would.
     """
     parts = urlsplit(endpoint_url)
     host = parts.netloc
@@ -73,6 +75,7 @@ def request(
             payload_hash=payload_hash,
         )
         sent.update(signed.headers)
+    sent.update({k.lower(): v for k, v in (unsigned or {}).items()})
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)

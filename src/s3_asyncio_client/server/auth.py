@@ -14,6 +14,11 @@ Rules (S3's, as observed from AWS's documentation and SDKs):
    header or X-Amz-Security-Token query parameter).
 4. Streaming bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) chain chunk
    signatures from the request's seed signature: ``ChunkSigner`` checks each one.
+5. Every ``x-amz-*`` header present must be signed, else 403 AccessDenied naming them
+   in ``<HeadersNotSigned>``: otherwise a header added to a signed request or to a
+   presigned URL (``x-amz-copy-source``, ``x-amz-meta-*``) would be acted on. The one
+   exception is ``x-amz-content-sha256`` on a presigned URL, whose payload is unsigned
+   anyway (a hex value there is still checked against the body).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -40,6 +45,7 @@ from ..protocol.signing import (
     request_signature,
 )
 from .errors import S3Fault
+from .integers import decimal
 from .keys import Keyring
 
 __all__ = ["ChunkSigner", "Headers", "Identity", "Verifier"]
@@ -62,6 +68,7 @@ class Headers(Protocol):
 
     def get(self, key: str, /) -> str | None: ...
     def getall(self, key: str, default: list[str], /) -> list[str]: ...
+    def __iter__(self) -> Iterator[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,23 @@ def _http_datetime(value: str) -> datetime | None:
 
 def _format_amz(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _require_signed(headers: Headers, signed: str, exempt: str | None = None) -> None:
+    """Rule 5: refuse a request carrying an ``x-amz-*`` header its signature left out."""
+    covered = {name.strip().lower() for name in signed.split(";")}
+    missing: list[str] = []
+    for name in headers:
+        lower = name.lower()
+        unsigned = lower not in covered and lower != exempt
+        if unsigned and lower.startswith("x-amz-") and lower not in missing:
+            missing.append(lower)
+    if missing:
+        raise S3Fault(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            extra={"HeadersNotSigned": ", ".join(missing)},
+        )
 
 
 def _query_items(raw_query: str) -> list[tuple[str, str]]:
@@ -220,7 +244,14 @@ class Verifier:
             )
         pairs = [(name, value) for name in names for value in headers.getall(name, [""])]
         lines, _ = canonical_headers(pairs)
-        return "\n".join((method, raw_path or "/", query, lines, signed, payload_hash))
+        text = "\n".join((method, raw_path or "/", query, lines, signed, payload_hash))
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # bytes that are not UTF-8: nothing to sign them as
+            raise S3Fault(
+                "InvalidArgument", "The request target and signed headers must be UTF-8 text."
+            ) from None
+        return text
 
     def _header_auth(
         self, method: str, raw_path: str, raw_query: str, headers: Headers, authorization: str
@@ -288,6 +319,7 @@ class Verifier:
             payload_hash,
         )
         self._verify(found, canonical, amz_date, fields["Signature"])
+        _require_signed(headers, fields["SignedHeaders"])
         signer = None
         if payload_hash in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER):
             key = derive_signing_key(found.secret_key, amz_date[:8], self.region, "s3")
@@ -323,22 +355,23 @@ class Verifier:
                 "match the credential date.",
             )
         expires_text = required("X-Amz-Expires")
-        if not expires_text.isdigit() or not 1 <= int(expires_text) <= MAX_PRESIGN_EXPIRES:
+        expires = decimal(expires_text)
+        if expires is None or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
             raise S3Fault(
                 "AuthorizationQueryParametersError",
                 "X-Amz-Expires must be less than a week (in seconds) that is 604800",
             )
         now = self._now()
         age = (now - moment).total_seconds()
-        if age > int(expires_text):
+        if age > expires:
             raise S3Fault(
                 "AccessDenied",
                 "Request has expired",
                 extra={
                     "X-Amz-Expires": expires_text,
-                    "Expires": datetime.fromtimestamp(
-                        moment.timestamp() + int(expires_text), UTC
-                    ).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "Expires": datetime.fromtimestamp(moment.timestamp() + expires, UTC).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
                     "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 },
             )
@@ -360,5 +393,6 @@ class Verifier:
             UNSIGNED_PAYLOAD,
         )
         self._verify(found, canonical, required("X-Amz-Date"), signature)
+        _require_signed(headers, required("X-Amz-SignedHeaders"), "x-amz-content-sha256")
         declared = headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD
         return Identity(found.access_key, declared)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import quote
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -19,7 +19,7 @@ from ..protocol.documents import S3_NAMESPACE, Content
 from .call import Call, iso_time
 from .errors import S3Fault
 from .index import ObjectRecord
-from .listing import decode_token, encode_token, list_page
+from .listing import decode_token, encode_token, list_page, url_encoding
 from .payload import read_xml
 
 __all__ = [
@@ -106,9 +106,9 @@ async def get_location(call: Call) -> web.StreamResponse:
     return call.reply(200, {"Content-Type": "application/xml"}, body.encode())
 
 
-def _entry(record: ObjectRecord, encode: bool) -> dict[str, Content]:
+def _entry(record: ObjectRecord, text: Callable[[str], str]) -> dict[str, Content]:
     return {
-        "Key": quote(record.key, safe="/") if encode else record.key,
+        "Key": text(record.key),
         "LastModified": iso_time(record.modified),
         "ETag": record.etag,
         "Size": record.size,
@@ -122,13 +122,8 @@ async def list_objects(call: Call) -> web.StreamResponse:
     index = call.storage.index
     index.require_bucket(call.bucket)
     v2 = call.query.get("list-type") == "2"
-    encoding = call.query.get("encoding-type")
-    if encoding not in (None, "url"):
-        raise S3Fault("InvalidArgument", "Invalid Encoding Method specified in Request")
-    encode = encoding == "url"
-
-    def text(value: str) -> str:
-        return quote(value, safe="/") if encode else value
+    encode = url_encoding(call.query)
+    text = encode or str
 
     prefix = call.query.get("prefix", "")
     delimiter = call.query.get("delimiter", "")
@@ -150,7 +145,7 @@ async def list_objects(call: Call) -> web.StreamResponse:
         ("Prefix", text(prefix)),
         ("Delimiter", text(delimiter) if delimiter else None),
         ("MaxKeys", max_keys),
-        ("EncodingType", "url" if encode else None),
+        ("EncodingType", "url" if encode is not None else None),
         ("IsTruncated", page.truncated),
     ]
     if v2:
@@ -168,7 +163,7 @@ async def list_objects(call: Call) -> web.StreamResponse:
             ("Marker", text(call.query.get("marker", ""))),
             ("NextMarker", text(page.last) if page.truncated and page.last else None),
         ]
-    items += [("Contents", _entry(record, encode)) for record in page.contents]
+    items += [("Contents", _entry(record, text)) for record in page.contents]
     items += [("CommonPrefixes", {"Prefix": text(p)}) for p in page.prefixes]
     return call.xml("ListBucketResult", items)
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from ..protocol.documents import Content, render
 from .auth import Identity
 from .errors import S3Fault
+from .integers import decimal
 from .storage import Storage
 
 __all__ = ["Call", "Settings", "iso_time"]
@@ -81,11 +82,15 @@ class Call:
         return self.reply(200, merged, render(root, items))
 
     def int_param(self, name: str, default: int, low: int = 0, high: int = 2**31 - 1) -> int:
+        """A whole-number query parameter in ``low..high``; InvalidArgument otherwise."""
         text = self.query.get(name)
         if text is None or text == "":
             return default
-        if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+        value = decimal(text)
+        if value is None or not low <= value <= high:
             raise S3Fault(
-                "InvalidArgument", f"Argument {name} must be an integer between {low} and {high}"
+                "InvalidArgument",
+                f"Provided {name} not an integer or within integer range",
+                extra={"ArgumentName": name},
             )
-        return int(text)
+        return value

@@ -29,6 +29,7 @@ from .call import Call
 from .conditions import check_write
 from .errors import S3Fault
 from .index import ObjectRecord, PartRecord, UploadRecord
+from .integers import decimal
 from .multipart import upload_of
 from .payload import read_xml
 
@@ -40,15 +41,17 @@ def _requested_parts(document: XmlNode) -> list[tuple[int, str, dict[str, str]]]
         raise S3Fault("MalformedXML", "The XML you provided was not well-formed")
     wanted = []
     for node in document.children("Part"):
-        number_text = node.find_text("PartNumber") or ""
-        if not number_text.strip().isdigit():
-            raise S3Fault("MalformedXML", "Each Part needs a PartNumber")
+        number = decimal((node.find_text("PartNumber") or "").strip())
+        if number is None:
+            raise S3Fault(
+                "MalformedXML", "Each Part needs a PartNumber: a whole number of at most 19 digits"
+            )
         checksums = {
             child.tag.removeprefix("Checksum").lower(): child.text.strip()
             for child in node.children()
             if child.tag.startswith("Checksum") and child.tag != "ChecksumType"
         }
-        wanted.append((int(number_text), (node.find_text("ETag") or "").strip(), checksums))
+        wanted.append((number, (node.find_text("ETag") or "").strip(), checksums))
     if not wanted:
         raise S3Fault(
             "MalformedXML",

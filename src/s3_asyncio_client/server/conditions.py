@@ -5,7 +5,8 @@ Rules (RFC 9110 as S3 applies them):
 1. ``Range: bytes=a-b`` (inclusive), ``bytes=a-`` (to the end), ``bytes=-n`` (the last
    n bytes). A syntactically bad or multi-range header is ignored (the whole object is
    sent, as S3 does); a range starting at or past the end is 416 InvalidRange with
-   ``Content-Range: bytes */size``.
+   ``Content-Range: bytes */size``. Positions of any length are understood: a number
+   too long to convert is simply past the end.
 2. Reads: If-Match fails -> 412; else If-Unmodified-Since fails -> 412. Then
    If-None-Match matches -> 304; else If-Modified-Since not modified -> 304. Dates
    compare at whole seconds, as HTTP dates carry no more.
@@ -21,8 +22,11 @@ from collections.abc import Mapping
 from email.utils import formatdate, parsedate_to_datetime
 
 from .errors import S3Fault
+from .integers import saturating_decimal
 
 __all__ = ["check_copy_source", "check_read", "check_write", "http_date", "parse_range"]
+
+_BEYOND = 2**63  # more bytes than any object holds
 
 
 def http_date(timestamp: float) -> str:
@@ -58,20 +62,22 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first_text, last_text = first_text.strip(), last_text.strip()
     if not dash or not (first_text or last_text):
         return None
-    if (first_text and not first_text.isdigit()) or (last_text and not last_text.isdigit()):
+    # Positions past any object size mean the same as any other position past the
+    # end, so they are capped rather than converted (no int() of 5,000 digits).
+    first = saturating_decimal(first_text, _BEYOND) if first_text else None
+    last = saturating_decimal(last_text, _BEYOND) if last_text else None
+    if (first_text and first is None) or (last_text and last is None):
         return None
-    if not first_text:
-        length = int(last_text)
-        if length == 0 or size == 0:
+    if first is None:
+        assert last is not None
+        if last == 0 or size == 0:
             raise _unsatisfiable(size)
-        return max(0, size - length), size - 1
-    first = int(first_text)
-    if last_text and int(last_text) < first:
+        return max(0, size - last), size - 1
+    if last is not None and last < first:
         return None
     if first >= size:
         raise _unsatisfiable(size)
-    last = int(last_text) if last_text else size - 1
-    return first, min(last, size - 1)
+    return first, min(size - 1 if last is None else last, size - 1)
 
 
 def _unsatisfiable(size: int) -> S3Fault:

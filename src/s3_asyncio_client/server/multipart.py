@@ -23,6 +23,8 @@ from ..protocol.limits import MAX_PART_NUMBER, MAX_PART_SIZE
 from .call import Call, iso_time
 from .errors import S3Fault
 from .index import PartRecord, UploadRecord
+from .integers import decimal
+from .listing import url_encoding
 from .objects import DEFAULT_TYPE, copy_source, store_body, stored_headers, user_metadata
 from .payload import ALGORITHMS, Digests
 
@@ -59,23 +61,26 @@ async def create_upload(call: Call) -> web.StreamResponse:
         stored_headers(call.headers),
         algorithm,
     )
-    call.storage.index.create_upload(record)
     headers = {"x-amz-checksum-algorithm": algorithm.upper()} if algorithm else {}
-    return call.xml(
+    reply = call.xml(
         "InitiateMultipartUploadResult",
         [("Bucket", call.bucket), ("Key", call.key), ("UploadId", record.upload_id)],
         headers=headers,
     )
+    # Committed only once the reply exists: a reply that cannot be made must not
+    # leave an upload behind that nobody was told of (and that retries would repeat).
+    call.storage.index.create_upload(record)
+    return reply
 
 
 def _part_number(call: Call) -> int:
     high = MAX_PART_NUMBER if call.settings.strict else 2**31 - 1
-    text = call.query.get("partNumber", "")
-    if not text.isdigit() or not 1 <= int(text) <= high:
+    number = decimal(call.query.get("partNumber"))
+    if number is None or not 1 <= number <= high:
         raise S3Fault(
             "InvalidArgument", f"Part number must be an integer between 1 and {high}, inclusive"
         )
-    return int(text)
+    return number
 
 
 async def upload_part(call: Call) -> web.StreamResponse:
@@ -108,20 +113,21 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
     if text is None:
         return 0, size
     unit, _, spec = text.strip().partition("=")
-    first, _, last = spec.partition("-")
-    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    first_text, _, last_text = spec.partition("-")
+    first, last = decimal(first_text), decimal(last_text)
+    if unit != "bytes" or first is None or last is None or last < first:
         raise S3Fault(
             "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form bytes=first-last where "
             "first and last are the zero-based offsets of the first and last bytes to copy",
         )
-    if int(last) >= size:
+    if last >= size:
         raise S3Fault(
             "InvalidRange",
             f"The requested range is not satisfiable: the source is {size} bytes",
             headers={"Content-Range": f"bytes */{size}"},
         )
-    return int(first), int(last) - int(first) + 1
+    return first, last - first + 1
 
 
 async def _upload_part_copy(call: Call, upload: UploadRecord, number: int) -> web.StreamResponse:
@@ -209,6 +215,8 @@ async def list_uploads(call: Call) -> web.StreamResponse:
     key_marker = call.query.get("key-marker", "")
     id_marker = call.query.get("upload-id-marker", "")
     max_uploads = min(call.int_param("max-uploads", 1000), 1000)
+    encode = url_encoding(call.query)
+    text = encode or str
     entries: list[tuple[str, Content]] = []
     seen_prefixes: set[str] = set()
     truncated = False
@@ -228,7 +236,7 @@ async def list_uploads(call: Call) -> web.StreamResponse:
             break
         if folded is not None:
             seen_prefixes.add(folded)
-            entries.append(("CommonPrefixes", {"Prefix": folded}))
+            entries.append(("CommonPrefixes", {"Prefix": text(folded)}))
             last_key, last_id = folded, ""
             continue
         last_key, last_id = upload.key, upload.upload_id
@@ -236,7 +244,7 @@ async def list_uploads(call: Call) -> web.StreamResponse:
             (
                 "Upload",
                 {
-                    "Key": upload.key,
+                    "Key": text(upload.key),
                     "UploadId": upload.upload_id,
                     "Initiator": call.owner,
                     "Owner": call.owner,
@@ -247,14 +255,15 @@ async def list_uploads(call: Call) -> web.StreamResponse:
         )
     items: list[tuple[str, Content]] = [
         ("Bucket", call.bucket),
-        ("KeyMarker", key_marker),
+        ("KeyMarker", text(key_marker)),
         ("UploadIdMarker", id_marker),
-        ("NextKeyMarker", last_key if truncated else None),
+        ("NextKeyMarker", text(last_key) if truncated else None),
         ("NextUploadIdMarker", last_id if truncated and last_id else None),
-        ("Prefix", prefix),
-        ("Delimiter", delimiter or None),
+        ("Prefix", text(prefix)),
+        ("Delimiter", text(delimiter) if delimiter else None),
         ("MaxUploads", max_uploads),
         ("IsTruncated", truncated),
         *entries,
+        ("EncodingType", "url" if encode is not None else None),
     ]
     return call.xml("ListMultipartUploadsResult", items)

@@ -17,6 +17,7 @@ from .call import Call, iso_time
 from .conditions import check_copy_source, check_read, check_write, http_date, parse_range
 from .errors import S3Fault
 from .index import ObjectRecord, Segment
+from .integers import decimal
 from .payload import Digests, receive, requested_algorithms
 
 __all__ = [
@@ -83,19 +84,20 @@ async def store_body(
     declared = call.headers.get("x-amz-decoded-content-length") or call.headers.get(
         "content-length", ""
     )
-    if limit is not None and declared.isdigit() and int(declared) > limit:
+    size = decimal(declared)
+    if limit is not None and size is not None and size > limit:
         raise S3Fault(
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size",
             extra={"ProposedSize": declared, "MaxSizeAllowed": str(limit)},
         )
     storage = call.storage
-    # Creating and renaming a file are single metadata syscalls: done inline, while
-    # the body's bytes are written and hashed in the executor.
+    # Creating a file is one metadata syscall: done inline, while the body's bytes are
+    # written and hashed in the executor (publishing too, when it fsyncs).
     temp = storage.blobs.create_temp()
     try:
         received, _ = await receive(call.request, call.identity, digests, temp, limit=limit)
-        name = storage.blobs.publish(temp)
+        name = await storage.publish(temp)
     except BaseException:
         await storage.discard(temp)
         raise
@@ -164,10 +166,26 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
             headers[f"x-amz-checksum-{alg}"] = value
     if record.parts:
         headers["x-amz-mp-parts-count"] = str(record.parts)
-    for param, header in _OVERRIDES.items():
-        if param in call.query:
-            headers[header] = call.query[param]
+    headers.update(_overrides(call))
     return headers
+
+
+def _overrides(call: Call) -> dict[str, str]:
+    """The ``response-*`` query parameters as reply headers. Each must be a value a
+    header can carry: ISO-8859-1 without control characters, else InvalidArgument."""
+    found = {}
+    for param, header in _OVERRIDES.items():
+        value = call.query.get(param)
+        if value is None:
+            continue
+        if any(not ("\x20" <= c <= "\xff" or c == "\t") or c == "\x7f" for c in value):
+            raise S3Fault(
+                "InvalidArgument",
+                "Header value cannot be represented using ISO-8859-1.",
+                extra={"ArgumentName": param},
+            )
+        found[header] = value
+    return found
 
 
 async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
@@ -223,8 +241,7 @@ def _part_span(call: Call, record: ObjectRecord) -> tuple[int, int] | None:
         raise S3Fault(
             "InvalidRequest", "Cannot specify both Range header and partNumber query parameter."
         )
-    text = call.query["partNumber"]
-    number = int(text) if text.isdigit() else 0
+    number = decimal(call.query["partNumber"]) or 0
     if not 1 <= number <= 10_000:
         raise S3Fault(
             "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
@@ -330,7 +347,7 @@ async def _duplicate(call: Call, source: ObjectRecord) -> tuple[Segment, ...]:
     linked: list[Segment] = []
     try:
         for name, size in source.blobs:
-            new = blobs.link(name)
+            new = await storage.link(name)
             if new is None:
                 break
             linked.append((new, size))

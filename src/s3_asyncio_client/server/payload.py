@@ -4,9 +4,7 @@ Rules:
 
 1. A body is either plain (Content-Length or HTTP chunked, which aiohttp decodes) or
    ``aws-chunked`` (``x-amz-content-sha256: STREAMING-...`` or ``Content-Encoding:
-   aws-chunked``): ``hex-size[;chunk-signature=sig]\\r\\n data \\r\\n`` frames, a
-   zero-size frame, then optional trailer lines (``x-amz-checksum-crc32c:...``, and
-   ``x-amz-trailer-signature:...`` when signed) and an empty line.
+   aws-chunked``), decoded by chunked.py.
 2. Decoded bytes go to one sink (a temp file, or memory for small XML bodies) in
    batches of about 1 MiB; each batch is written and hashed in the executor while
    the next is read from the socket, so the event loop never hashes a gigabyte.
@@ -34,8 +32,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ..exceptions import S3ServerError
 from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
 from ..protocol.documents import XmlNode, parse_xml
-from .auth import STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, Identity
+from .auth import Identity
 from .blobs import TempBlob
+from .chunked import aws_chunked
 from .errors import S3Fault
 
 __all__ = [
@@ -137,73 +136,6 @@ async def _plain(request: web.BaseRequest) -> AsyncIterator[bytes]:
         yield piece
 
 
-async def _line(request: web.BaseRequest) -> bytes:
-    line = await request.content.readline()
-    if not line.endswith(b"\n"):
-        raise S3Fault("IncompleteBody", "The aws-chunked body ended inside a chunk header.")
-    return line.rstrip(b"\r\n")
-
-
-async def _aws_chunked(
-    request: web.BaseRequest, identity: Identity, trailers: dict[str, str]
-) -> AsyncIterator[bytes]:
-    """Decode aws-chunked frames (rule 1), checking chunk signatures when signed."""
-    signer = identity.chunk_signer
-    signed = signer is not None and identity.payload_hash in (
-        STREAMING_SIGNED,
-        STREAMING_SIGNED_TRAILER,
-    )
-    previous = identity.seed_signature
-    while True:
-        header = (await _line(request)).decode("latin-1")
-        size_text, _, extension = header.partition(";")
-        try:
-            size = int(size_text.strip(), 16)
-        except ValueError:
-            raise S3Fault("IncompleteBody", f"Bad aws-chunked frame header {header!r}.") from None
-        chunk_hash = hashlib.sha256() if signed else None
-        remaining = size
-        while remaining:
-            piece = await request.content.read(min(remaining, PIECE))
-            if not piece:
-                raise S3Fault("IncompleteBody", "The aws-chunked body ended inside a chunk.")
-            remaining -= len(piece)
-            if chunk_hash is not None:
-                chunk_hash.update(piece)
-            yield piece
-        if signer is not None and chunk_hash is not None:
-            sent = extension.strip().removeprefix("chunk-signature=")
-            expected = signer.chunk(previous, chunk_hash.hexdigest())
-            if sent != expected:
-                raise S3Fault(
-                    "SignatureDoesNotMatch",
-                    "The chunk signature we calculated does not match the one you provided.",
-                )
-            previous = expected
-        if size == 0:
-            break
-        if await _line(request):
-            raise S3Fault("IncompleteBody", "An aws-chunked chunk is longer than its size.")
-    trailer_bytes = b""
-    while line := await _line_or_end(request):
-        name, _, value = line.decode("latin-1").partition(":")
-        if name.strip().lower() == "x-amz-trailer-signature":
-            if signer is not None and signed:
-                expected = signer.trailer(previous, trailer_bytes)
-                if value.strip() != expected:
-                    raise S3Fault("SignatureDoesNotMatch", "The trailer signature does not match.")
-            continue
-        trailer_bytes += line + b"\n"
-        trailers[name.strip().lower()] = value.strip()
-
-
-async def _line_or_end(request: web.BaseRequest) -> bytes:
-    if request.content.at_eof():
-        return b""
-    line = await request.content.readline()
-    return line.rstrip(b"\r\n")
-
-
 async def receive(
     request: web.BaseRequest,
     identity: Identity,
@@ -221,7 +153,11 @@ async def receive(
     headers = {name.lower(): value for name, value in request.headers.items()}
     trailers: dict[str, str] = {}
     chunked = _is_aws_chunked(request, identity)
-    source = _aws_chunked(request, identity, trailers) if chunked else _plain(request)
+    source = (
+        aws_chunked(request.content, headers, request.content_length, identity, trailers)
+        if chunked
+        else _plain(request)
+    )
     loop = asyncio.get_running_loop()
     memory: list[bytes] = []
     consume: Callable[[list[bytes]], None]
@@ -332,7 +268,7 @@ async def read_xml(request: web.BaseRequest, identity: Identity) -> XmlNode:
     digests = Digests(requested_algorithms(headers), sha256=len(identity.payload_hash) == 64)
     _, body = await receive(request, identity, digests, None, limit=XML_LIMIT)
     try:
-        return parse_xml(body)
+        return parse_xml(body, strict=True)  # S3 refuses &#x1; in requests too
     except S3ServerError:
         raise S3Fault(
             "MalformedXML",
