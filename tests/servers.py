@@ -35,6 +35,7 @@ __all__ = [
     "boto3_client",
     "moto_server",
     "pick_ports",
+    "s3_client",
     "seaweedfs",
     "start_moto",
     "start_seaweedfs",
@@ -194,6 +195,19 @@ def boto3_client(
         aws_access_key_id=access_key or info.access_key,
         aws_secret_access_key=secret_key or info.secret_key,
         config=config,
+    )
+
+
+def s3_client(info: ServerInfo, *, endpoint_url: str | None = None, **options: Any) -> Any:
+    """An ``S3Client`` for ``info`` (or for ``endpoint_url``, e.g. a fault proxy in
+    front of it); ``options`` go to ``S3Client`` as given."""
+    from s3_asyncio_client import S3Client
+
+    return S3Client(
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        endpoint_url=endpoint_url or info.endpoint_url,
+        **options,
     )
 
 

@@ -64,6 +64,9 @@ class Timeouts:
     of a reply (not for the whole reply: a large download may take as long as it
     needs while bytes keep coming). CompleteMultipartUpload may take minutes on AWS,
     but S3 sends whitespace meanwhile, so ``read`` still applies.
+
+    Waiting for a free connection, when all of a client's ``max_connections`` are in
+    use, is not timed: requests get connections first come, first served.
     """
 
     connect: float = 10.0

@@ -1,8 +1,9 @@
 """HTTP for the protocol layer: the only package that imports aiohttp.
 
 ``session``: the Transport (one aiohttp session, signing, retries, clock skew);
-``bodies``: request bodies; ``streaming``: replies read on demand; ``errors``: the
-translation of foreign exceptions into S3Errors.
+``slots``: connections handed out first come, first served; ``bodies``: request
+bodies; ``replies``: reply bodies read whole, within limits; ``streaming``: replies
+read on demand; ``errors``: the translation of foreign exceptions into S3Errors.
 """
 
 from .session import Transport

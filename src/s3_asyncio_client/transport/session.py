@@ -12,6 +12,12 @@ Rules of the retry loop:
    attempt, so every attempt resends the whole body.
 3. RequestTimeTooSkewed sets the clock offset from the server's Date header and
    retries once at no cost to the budget.
+4. Each attempt first takes one of ``max_connections`` slots, first come, first
+   served (``slots``), and holds it until its reply is released: a streamed reply
+   until the caller leaves ``open()``. The wait for a slot counts toward no timeout;
+   the backoff between attempts holds no slot.
+5. Bodies read into memory are limited (``replies``): XML and error replies, not the
+   object a caller asked for.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from ..protocol.http import HttpRequest, HttpResponse, in_memory
 from ..protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
 from .bodies import RegionPayload, SentCounter, payload_for
 from .errors import map_exception
+from .replies import ERROR_REPLY_LIMIT, XML_REPLY_LIMIT, read_body
+from .slots import FairSlots
 from .streaming import StreamingResponse
 
 __all__ = ["Transport"]
@@ -84,6 +92,7 @@ class Transport:
         self._credentials = credentials
         self._timeouts = timeouts
         self._max_connections = max_connections
+        self._slots = FairSlots(max_connections)
         self._budget = _RetryBudget(retry.budget)
         self._clock_offset = 0.0
         self._session: aiohttp.ClientSession | None = None
@@ -168,13 +177,22 @@ class Transport:
         )
 
     async def _attempt(
-        self, request: HttpRequest, on_sent: SentCounter | None = None
+        self,
+        request: HttpRequest,
+        on_sent: SentCounter | None,
+        reply_limit: int | None,
+        bucket: str | None,
+        key: str | None,
     ) -> HttpResponse:
         payload = payload_for(request.body, self.buffers, on_sent)
+        await self._slots.acquire()
         try:
             async with await self._start(request, payload) as reply:
-                data = await reply.read()
+                limit = reply_limit if reply.status < 300 else ERROR_REPLY_LIMIT
+                data = await read_body(reply, request, limit, bucket=bucket, key=key)
                 headers = {name.lower(): value for name, value in reply.headers.items()}
+        except S3Error:
+            raise
         except Exception as exc:
             if isinstance(payload, RegionPayload) and payload.failure is not None:
                 raise payload.failure from None
@@ -182,6 +200,8 @@ class Transport:
             if mapped is None:
                 raise
             raise mapped from exc
+        finally:
+            self._slots.release()
         if isinstance(payload, RegionPayload) and reply.status < 300:
             payload.release()
         return HttpResponse(reply.status, headers, data)
@@ -254,16 +274,19 @@ class Transport:
         bucket: str | None = None,
         key: str | None = None,
         on_sent: Callable[[int], None] | None = None,
+        reply_limit: int | None = XML_REPLY_LIMIT,
     ) -> HttpResponse:
         """Send ``request`` (retrying transient failures); the reply, or its S3Error.
 
         ``on_sent(n)`` is called as body bytes go out, and with a negative count
-        when an attempt fails and its bytes will be sent again.
+        when an attempt fails and its bytes will be sent again. A successful reply
+        longer than ``reply_limit`` bytes (None: no limit, for an object's body) is
+        S3ReplyTooLargeError.
         """
         counter = SentCounter(on_sent) if on_sent is not None else None
 
         async def attempt() -> tuple[HttpResponse, HttpResponse | None]:
-            response = await self._attempt(request, counter)
+            response = await self._attempt(request, counter, reply_limit, bucket, key)
             return response, response
 
         return await self._with_retries(attempt, request, bucket, key, counter)
@@ -279,30 +302,45 @@ class Transport:
     ) -> AsyncIterator[StreamingResponse]:
         """Send ``request`` and yield the reply with its body unread (downloads).
 
-        Opening is retried; reading is not (the caller knows how to resume).
+        Opening is retried; reading is not (the caller knows how to resume). The
+        reply holds its connection slot until the caller leaves the context.
         """
 
         async def attempt() -> tuple[aiohttp.ClientResponse, HttpResponse | None]:
+            await self._slots.acquire()
+            streaming = False
             try:
                 reply = await self._start(request, payload_for(request.body, self.buffers, None))
                 if reply.status < 300:
+                    streaming = True  # the slot goes with the reply, released below
                     return reply, None
                 async with reply:
-                    body = await reply.read()
+                    body = await read_body(
+                        reply, request, ERROR_REPLY_LIMIT, bucket=bucket, key=key
+                    )
                     headers = {n.lower(): v for n, v in reply.headers.items()}
+            except S3Error:
+                raise
             except Exception as exc:
                 mapped = map_exception(exc)
                 if mapped is None:
                     raise
                 raise mapped from exc
+            finally:
+                if not streaming:
+                    self._slots.release()
             return reply, HttpResponse(reply.status, headers, body)
 
         reply = await self._with_retries(attempt, request, bucket, key)
         try:
             yield StreamingResponse(reply, chunk_size)
         finally:
-            # A connection with unread body bytes cannot be reused: close it.
-            if reply.content.at_eof():
-                reply.release()
-            else:
-                reply.close()
+            # A connection with unread body bytes cannot be reused: close it. Either
+            # way aiohttp has it back before the slot is released.
+            try:
+                if reply.content.at_eof():
+                    reply.release()
+                else:
+                    reply.close()
+            finally:
+                self._slots.release()
