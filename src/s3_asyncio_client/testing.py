@@ -8,7 +8,9 @@ Installed with the package (``pytest11`` entry point), so any test suite can use
 
 ``s3_local_server`` (session scope) is a running ``LocalS3Server`` on 127.0.0.1 with a
 temporary root and random keys; ``s3_local_client`` (per test) is an ``S3Client``
-connected to it. Buckets persist for the session: use unique names.
+connected to it. Buckets persist for the session: use unique names. The server runs
+with ``durable=False`` (no fsync): its data lives as long as the session, so a power
+cut has nothing worth keeping, and tests should not wait on the disk.
 
 Importing this module stays cheap (pytest loads it in every run of anyone who installs
 us): the server and client are imported only when a fixture is used.
@@ -44,7 +46,7 @@ def s3_local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS
     """A running local S3 server for the whole session."""
     from .server import LocalS3Server
 
-    with LocalS3Server(tmp_path_factory.mktemp("s3-local")) as server:
+    with LocalS3Server(tmp_path_factory.mktemp("s3-local"), durable=False) as server:
         yield server
 
 

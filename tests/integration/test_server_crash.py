@@ -21,6 +21,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from serveprocess import ServeProcess
 
 from s3_asyncio_client.protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_headers
 
@@ -29,37 +30,15 @@ KEYS = Credentials("crash-access", "crash-secret")
 START_DEADLINE = 30.0
 
 
-class ServerProcess:
+class ServerProcess(ServeProcess):
     """``python -m s3_asyncio_client.server`` on ``root``; stopped by PID only."""
 
     def __init__(self, root: Path, log: Path) -> None:
-        self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "s3_asyncio_client.server", "--root", str(root),
-                    "--port", "0", "--access-key", KEYS.access_key,
-                    "--secret-key", KEYS.secret_key,
-                ],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        self.endpoint_url = self._wait_for_endpoint()
-
-    def _wait_for_endpoint(self) -> str:
-        deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            for line in self.log.read_text().splitlines():
-                if line.startswith("LocalS3 serving ") and " at http://" in line:
-                    return line.rsplit(" at ", 1)[1].strip()
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
-            time.sleep(0.05)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        super().__init__(
+            ["--root", str(root), "--port", "0", "--access-key", KEYS.access_key,
+             "--secret-key", KEYS.secret_key],
+            log,
+        )  # fmt: skip
 
 
 @pytest.fixture

@@ -32,6 +32,38 @@ __all__ = ["COMMANDS"]
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option("--no-auth", is_flag=True, help="Accept anonymous requests.")
 @click.option("--strict", is_flag=True, help="Enforce AWS's part limits (5 MiB minimum).")
+@click.option(
+    "--no-fsync",
+    is_flag=True,
+    help="Skip fsync: faster writes, but a power cut may lose the last ones (throwaway data).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    show_default="from the descriptor limit, ulimit -n",
+    help="Open connections at most.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a new connection has to send a complete request head.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds a keep-alive connection may wait for its next request.",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds a request body may stall before the connection is cut.",
+)
 def serve(
     root: str,
     host: str,
@@ -42,14 +74,31 @@ def serve(
     region: str,
     no_auth: bool,
     strict: bool,
+    no_fsync: bool,
+    max_connections: int | None,
+    header_timeout: float,
+    idle_timeout: float,
+    read_timeout: float,
 ) -> None:
-    """Serve a folder as an S3 endpoint until interrupted (Ctrl-C)."""
-    from ..server import load_credentials_file
+    """Serve a folder as an S3 endpoint until interrupted (Ctrl-C).
+
+    Prints the endpoint and the access key; the secret key only when it generated it.
+    """
+    from ..server import ConnectionLimits, load_credentials_file
     from ..server import serve as run_server
 
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("--access-key and --secret-key go together")
-    credentials = load_credentials_file(credentials_file) if credentials_file else None
+    try:
+        credentials = load_credentials_file(credentials_file) if credentials_file else None
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="--credentials-file") from None
+    limits = ConnectionLimits(
+        max_connections=max_connections,
+        header_timeout=header_timeout,
+        idle_timeout=idle_timeout,
+        read_timeout=read_timeout,
+    )
     try:
         run_server(
             root,
@@ -61,10 +110,14 @@ def serve(
             auth=not no_auth,
             strict=strict,
             region=region,
+            durable=not no_fsync,
+            limits=limits,
         )
     except OSError as error:
         message = f"cannot serve on {host}:{port}: {error.strerror or error}"
         raise click.ClickException(message) from None
+    except (RuntimeError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _make_file(path: Path, size: int) -> None:

@@ -7,15 +7,16 @@ demos). Not for production: one process, one disk, no replication.
                           access_key=server.access_key, secret_key=server.secret_key)
 
 ``python -m s3_asyncio_client.server --root DIR --port 8080`` serves in the foreground.
-Modules: runner (LocalS3Server, serve), app (routing, error replies), call (one
-request), auth and keys (SigV4, identities), payload (request bodies), storage, blobs
-and index (disk), buckets, objects, multipart and completion (handlers), listing and
-conditions (pure rules), errors (S3 codes).
+Modules: runner (LocalS3Server, serve), connections (connection cap and timeouts), app
+(routing, error replies), call (one request), auth and keys (SigV4, identities),
+payload (request bodies), storage, blobs and index (disk), buckets, objects, multipart
+and completion (handlers), listing and conditions (pure rules), errors (S3 codes).
 """
 
 from __future__ import annotations
 
+from .connections import ConnectionLimits
 from .keys import load_credentials_file
 from .runner import LocalS3Server, serve
 
-__all__ = ["LocalS3Server", "load_credentials_file", "serve"]
+__all__ = ["ConnectionLimits", "LocalS3Server", "load_credentials_file", "serve"]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .connections import ConnectionLimits
 from .keys import load_credentials_file
 from .runner import serve
 
@@ -26,9 +27,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--no-auth", action="store_true", help="accept anonymous requests")
     parser.add_argument("--strict", action="store_true", help="enforce AWS's part limits")
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="skip fsync (throwaway data: faster writes)"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, help="open connections at most (from ulimit -n)"
+    )
+    parser.add_argument(
+        "--header-timeout", type=float, default=30.0, help="seconds to send a request head"
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=60.0, help="seconds a keep-alive may idle"
+    )
+    parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds a body may stall")
     args = parser.parse_args(argv)
     if (args.access_key is None) != (args.secret_key is None):
         parser.error("--access-key and --secret-key go together")
+    try:
+        limits = ConnectionLimits(
+            max_connections=args.max_connections,
+            header_timeout=args.header_timeout,
+            idle_timeout=args.idle_timeout,
+            read_timeout=args.read_timeout,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     credentials = None
     if args.credentials_file:
         try:
@@ -46,8 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             auth=not args.no_auth,
             strict=args.strict,
             region=args.region,
+            durable=not args.no_fsync,
+            limits=limits,
         )
-    except OSError as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -12,20 +12,48 @@ Rules:
    ``/abs``, NUL) can reach the file system.
 4. At startup everything in ``tmp/`` and every blob the index does not reference is
    removed: what a killed request left behind was never visible, and is not later.
+5. Durable mode (the default): a blob's bytes are fsynced before its rename, and its
+   folder after, so once the index row naming it is on disk, the blob is too, power
+   cut or not. Unlinks need no fsync: rule 4 finishes any that a crash undoes.
+6. A full disk (ENOSPC, EDQUOT) is the S3 error ``storage_full``, never a 500.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["Blobs", "TempBlob"]
+from .errors import storage_full
+
+__all__ = ["Blobs", "TempBlob", "sync_folder"]
 
 COPY_CHUNK = 1024 * 1024
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _room() -> Iterator[None]:
+    """Rule 6: a write the disk has no room for becomes the S3 error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in NO_ROOM:
+            raise storage_full() from exc
+        raise
+
+
+def sync_folder(path: Path) -> None:
+    """fsync a folder: the names created in it (or renamed into it) survive a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -39,11 +67,13 @@ class TempBlob:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with _room():
+            self.fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
     def write(self, data: bytes | memoryview) -> None:
         assert self.fd is not None, "temp blob already closed"
-        _write_all(self.fd, data)
+        with _room():
+            _write_all(self.fd, data)
 
     def close(self) -> None:
         if self.fd is not None:
@@ -57,14 +87,18 @@ class TempBlob:
 
 
 class Blobs:
-    """The ``blobs/`` and ``tmp/`` folders under the server root."""
+    """The ``blobs/`` and ``tmp/`` folders under the server root; ``durable``: rule 5."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.blob_dir = root / "blobs"
         self.tmp_dir = root / "tmp"
+        self.durable = durable
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         for index in range(256):
             (self.blob_dir / f"{index:02x}").mkdir(parents=True, exist_ok=True)
+        if durable:  # the folders themselves, made by a first start
+            sync_folder(self.blob_dir)
+            sync_folder(root)
 
     def path(self, name: str) -> Path:
         return self.blob_dir / name[:2] / name
@@ -73,15 +107,21 @@ class Blobs:
         return TempBlob(self.tmp_dir / uuid.uuid4().hex)
 
     def publish(self, temp: TempBlob) -> str:
-        """Move a finished temp file into ``blobs/`` (rule 1); its new name."""
-        temp.close()
+        """Move a finished temp file into ``blobs/`` (rules 1 and 5); its new name.
+        Durable, this waits for the disk: call it in the executor."""
         name = uuid.uuid4().hex
-        os.rename(temp.path, self.path(name))
+        with _room():
+            if self.durable and temp.fd is not None:
+                os.fsync(temp.fd)
+            temp.close()
+            os.rename(temp.path, self.path(name))
+            if self.durable:
+                sync_folder(self.path(name).parent)
         return name
 
     def link(self, name: str) -> str | None:
         """A second name for the same bytes (server-side copy), or None if the file
-        system cannot hard-link."""
+        system cannot hard-link. Durable, this waits for the disk (rule 5)."""
         new = uuid.uuid4().hex
         try:
             os.link(self.path(name), self.path(new))
@@ -89,6 +129,9 @@ class Blobs:
             raise  # the source was replaced meanwhile: the caller says NoSuchKey
         except OSError:
             return None  # EPERM, EXDEV, EMLINK...: the caller copies instead
+        if self.durable:
+            with _room():
+                sync_folder(self.path(new).parent)
         return new
 
     def remove(self, names: Iterable[str]) -> None:

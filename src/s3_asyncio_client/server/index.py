@@ -5,25 +5,34 @@ Rules:
 1. One connection, used only from the server's event-loop thread; each change is one
    transaction, so no other request ever sees half of it. Handlers do check-then-write
    with no ``await`` in between, so preconditions and upserts are atomic too.
-2. WAL journal, ``synchronous=NORMAL``: a committed transaction survives the process
-   being killed at any moment (the OS holds the pages); a power cut may lose the
-   last commits but never corrupts the file.
+2. WAL journal, ``synchronous=NORMAL``: a commit survives the process being killed
+   (the OS holds the pages). Durable mode adds ``sync``, an fsync of the WAL run in
+   the executor before a write is answered or what it replaced is unlinked (see
+   storage.py): the loop never waits for the disk, and an answered write survives a
+   power cut (a request running meanwhile may read a commit not yet on disk).
 3. Keys are TEXT compared with SQLite's BINARY collation, which orders UTF-8 by bytes,
    as S3 lists them.
 4. A row never names a blob that is not whole: blobs are published before the row that
    names them is committed, and unlinked only after the row stops naming them.
 5. An object is a list of segments (blob, size): one for a PUT, the parts of a
    multipart upload once completed (completion moves part blobs, it copies nothing).
+6. Exclusive locking (one server per root holds its lock anyway) keeps the WAL index
+   in memory, not in a ``-shm`` file: a full disk still opens and reads the index; a
+   write it has no room for is the S3 error ``storage_full``, until space is freed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import S3Fault
+from .blobs import sync_folder
+from .errors import S3Fault, storage_full
 
 __all__ = ["Index", "ObjectRecord", "PartRecord", "Segment", "UploadRecord"]
 
@@ -132,39 +141,68 @@ def _part(row: sqlite3.Row) -> PartRecord:
 
 
 class Index:
-    """The SQLite file ``index.sqlite3`` under the server root."""
+    """The SQLite file ``index.sqlite3`` under the server root; ``durable``: rule 2."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        # Every request asks whether its bucket exists: answer from memory (rule 1
-        # keeps this set and the table in step: both change in the same call).
-        self._buckets = {row["name"] for row in self._db.execute("SELECT name FROM buckets")}
+        self._wal: int | None = None
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")  # rule 6
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            # Every request asks whether its bucket exists: answer from memory (rule 1
+            # keeps this set and the table in step: both change in the same call).
+            rows = self._db.execute("SELECT name FROM buckets")
+            self._buckets = {row["name"] for row in rows}
+            if durable:  # the read above opened (or created) the WAL
+                self._wal = os.open(f"{path}-wal", os.O_RDONLY)
+                sync_folder(path.parent)  # the names of the index and its WAL
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def changes(self) -> int:
+        """Rows changed since the index was opened: ``sync`` is due when this moves."""
+        return self._db.total_changes
+
+    def sync(self) -> None:
+        """Durable mode: put every commit so far on disk (blocking: run it off the loop)."""
+        if self._wal is not None:
+            os.fsync(self._wal)
 
     def close(self) -> None:
+        if self._wal is not None:
+            os.close(self._wal)
+            self._wal = None
         self._db.close()
 
-    def _transaction(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def _commit(self) -> None:
-        self._db.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed if the block ends, else rolled back; a disk too
+        full for it is the S3 error (rule 6)."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise storage_full() from exc
+            raise
 
     # Buckets
 
     def create_bucket(self, name: str, now: float) -> bool:
         """True if created, False if it existed."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO buckets (name, created) VALUES (?, ?)", (name, now)
-        )
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO buckets (name, created) VALUES (?, ?)", (name, now)
+            )
         self._buckets.add(name)
         return cursor.rowcount == 1
 
@@ -181,8 +219,7 @@ class Index:
 
     def delete_bucket(self, name: str) -> list[str]:
         """Delete an empty bucket and its open uploads; the part blobs to remove."""
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.require_bucket(name)
             if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 raise S3Fault("BucketNotEmpty", "The bucket you tried to delete is not empty")
@@ -201,11 +238,7 @@ class Index:
             )
             db.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
-            self._commit()
-            self._buckets.discard(name)
-        except BaseException:
-            self._rollback()
-            raise
+        self._buckets.discard(name)
         return blobs
 
     # Objects
@@ -240,22 +273,17 @@ class Index:
 
     def put_object(self, record: ObjectRecord) -> list[str]:
         """Store ``record`` (the bucket must exist); the blobs it replaced."""
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.require_bucket(record.bucket)
-            old = self._upsert(db, record)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
-        return old
+            return self._upsert(db, record)
 
     def delete_object(self, bucket: str, key: str) -> list[str]:
         """Delete an object if present; its blobs."""
-        row = self._db.execute(
-            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs", (bucket, key)
-        ).fetchone()
-        return _names(row["blobs"]) if row else []
+        with self._write() as db:
+            rows = db.execute(
+                "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs", (bucket, key)
+            ).fetchall()
+        return _names(rows[0]["blobs"]) if rows else []
 
     def scan_objects(
         self, bucket: str, start: str, *, inclusive: bool, limit: int
@@ -271,8 +299,7 @@ class Index:
     # Multipart uploads
 
     def create_upload(self, record: UploadRecord) -> None:
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.require_bucket(record.bucket)
             db.execute(
                 "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -287,10 +314,6 @@ class Index:
                     record.algorithm,
                 ),
             )
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
 
     def get_upload(self, upload_id: str, bucket: str, key: str) -> UploadRecord:
         row = self._db.execute(
@@ -315,8 +338,7 @@ class Index:
 
     def put_part(self, record: PartRecord, bucket: str, key: str) -> str | None:
         """Store a part of an open upload; the blob of the part it replaced."""
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.get_upload(record.upload_id, bucket, key)
             old = db.execute(
                 "SELECT blob FROM parts WHERE upload_id = ? AND number = ?",
@@ -334,10 +356,6 @@ class Index:
                     json.dumps(record.checksums),
                 ),
             )
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
         return old["blob"] if old else None
 
     def parts(self, upload_id: str, after: int = 0, limit: int = -1) -> list[PartRecord]:
@@ -358,30 +376,19 @@ class Index:
 
     def abort_upload(self, upload_id: str, bucket: str, key: str) -> list[str]:
         """Forget an upload; the part blobs to remove."""
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.get_upload(upload_id, bucket, key)
-            blobs = self._drop_upload(db, upload_id)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
-        return blobs
+            return self._drop_upload(db, upload_id)
 
     def complete_upload(self, upload: UploadRecord, record: ObjectRecord) -> list[str]:
         """Publish the object made of (some of) the upload's part blobs and forget the
         upload, in one transaction; the blobs to remove (parts left out, and the
         object this one replaced)."""
-        db = self._transaction()
-        try:
+        with self._write() as db:
             self.get_upload(upload.upload_id, upload.bucket, upload.key)
             self.require_bucket(record.bucket)
             parts = self._drop_upload(db, upload.upload_id)
             old = self._upsert(db, record)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
         kept = {name for name, _ in record.blobs}
         return [name for name in parts if name not in kept] + old
 

@@ -31,7 +31,13 @@ def load_credentials_file(path: str | Path) -> list[Credentials]:
     """Every profile of an AWS credentials file that has a key pair."""
     parser = configparser.ConfigParser(interpolation=None)
     with open(path, encoding="utf-8") as handle:
-        parser.read_file(handle)
+        try:
+            parser.read_file(handle)
+        except configparser.Error as exc:
+            # configparser quotes the offending line, which may hold a secret key.
+            line = getattr(exc, "lineno", None)
+            where = f" (line {line})" if line else ""
+            raise ValueError(f"{path}: not an AWS credentials file{where}") from None
     found = []
     for section in parser.sections():
         profile = parser[section]

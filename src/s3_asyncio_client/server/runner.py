@@ -3,9 +3,10 @@
 
 Both build the same thing: a Storage opened in the loop's thread (SQLite connections
 belong to one thread), a Verifier holding the keys, and aiohttp's low-level server
-bound to 127.0.0.1 unless told otherwise. Stopping closes the listener, waits briefly
-for requests in flight, closes connections and the index, and joins the thread:
-nothing is left running.
+behind the connection limits of connections.py, bound to 127.0.0.1 unless told
+otherwise. In durable mode a write is answered only once it is on disk. Stopping
+closes the listener, waits briefly for requests in flight, closes connections and the
+index, and joins the thread: nothing is left running.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..protocol.signing import Credentials
 from .app import Dispatcher
 from .auth import Verifier
 from .call import Settings
+from .connections import ConnectionLimits, Gate
 from .keys import Keyring, random_credentials
 from .storage import Storage
 
@@ -46,6 +48,8 @@ class _Config:
     port: int
     keyring: Keyring | None
     settings: Settings
+    durable: bool
+    limits: ConnectionLimits
 
 
 def _keys(
@@ -68,16 +72,21 @@ def _keys(
 
 async def _run(config: _Config, on_ready: Callable[[int], None], stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set; ``on_ready(port)`` once listening."""
-    storage = Storage(config.root)  # in this thread: SQLite connections are per thread
+    # In this thread: SQLite connections are per thread.
+    storage = Storage(config.root, durable=config.durable)
     try:
         verifier = Verifier(config.keyring, config.settings.region, config.settings.clock)
-        server = web.Server(
-            Dispatcher(storage, verifier, config.settings),
-            auto_decompress=False,
-            read_bufsize=READ_BUFFER,
-        )
+        dispatcher = Dispatcher(storage, verifier, config.settings)
+
+        async def handle(request: web.BaseRequest) -> web.StreamResponse:
+            response = await dispatcher(request)
+            await storage.settle()  # durable: what this request wrote is on disk
+            return response
+
+        server = Gate(handle, config.limits, auto_decompress=False, read_bufsize=READ_BUFFER)
         runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
+        watcher = asyncio.create_task(server.watch())
         try:
             site = web.TCPSite(runner, config.host, config.port)
             await site.start()
@@ -85,6 +94,9 @@ async def _run(config: _Config, on_ready: Callable[[int], None], stop: asyncio.E
             on_ready(int(address[1]))
             await stop.wait()
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await runner.cleanup()
     finally:
         storage.close()
@@ -99,6 +111,9 @@ class LocalS3Server:
     anonymous requests (and ignores signatures). ``strict=True`` enforces AWS's limits
     (5 MiB minimum part but the last, 5 GiB maximum, part numbers 1..10,000).
     Bound to 127.0.0.1 unless ``host`` says otherwise; ``port=0`` picks a free port.
+    ``durable=False`` skips every fsync (faster; a power cut may then lose the last
+    writes): for throwaway data. ``limits`` caps connections and their idle time
+    (see ConnectionLimits for the defaults).
     """
 
     def __init__(
@@ -114,6 +129,8 @@ class LocalS3Server:
         strict: bool = False,
         region: str = "us-east-1",
         clock: Callable[[], float] = time.time,
+        durable: bool = True,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         keys = _keys(access_key, secret_key, credentials)
         self.access_key = keys[0].access_key
@@ -124,6 +141,8 @@ class LocalS3Server:
         self.port = port
         self.strict = strict
         self.auth = auth
+        self.durable = durable
+        self.limits = limits or ConnectionLimits()
         self._own_root = root is None
         self._root = Path(root) if root is not None else None
         self._keyring = Keyring(keys) if auth else None
@@ -163,6 +182,8 @@ class LocalS3Server:
             self.port,
             self._keyring,
             Settings(self.region, self.strict, self._clock),
+            self.durable,
+            self.limits,
         )
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -228,25 +249,48 @@ def serve(
     auth: bool = True,
     strict: bool = False,
     region: str = "us-east-1",
+    durable: bool = True,
+    limits: ConnectionLimits | None = None,
     out: TextIO | None = None,
 ) -> None:
-    """Serve ``root`` in the foreground until SIGINT or SIGTERM; prints the endpoint
-    and the keys to use."""
+    """Serve ``root`` in the foreground until SIGINT or SIGTERM; prints the endpoint,
+    the access keys, and a secret key only if it generated it."""
     out = out or sys.stdout
     keys = _keys(access_key, secret_key, credentials)
+    limits = limits or ConnectionLimits()
     config = _Config(
-        Path(root), host, port, Keyring(keys) if auth else None, Settings(region, strict)
+        Path(root),
+        host,
+        port,
+        Keyring(keys) if auth else None,
+        Settings(region, strict),
+        durable,
+        limits,
     )
+    generated = access_key is None and credentials is None
+    cap = limits.cap()  # ValueError now, before binding, if the descriptors cannot carry it
 
     def on_ready(bound: int) -> None:
         shown = f"[{host}]" if ":" in host else host
         print(f"LocalS3 serving {Path(root).resolve()} at http://{shown}:{bound}", file=out)
         print(f"region: {region}{'  (strict AWS limits)' if strict else ''}", file=out)
+        print(
+            f"connections: at most {cap}; closed after {limits.header_timeout:g} s without "
+            f"a request head, {limits.idle_timeout:g} s idle, {limits.read_timeout:g} s of "
+            "a stalled body",
+            file=out,
+        )
+        if not durable:
+            print("durability: off (no fsync: a power cut may lose the last writes)", file=out)
         if not auth:
             print("auth: off (anonymous requests accepted)", file=out)
-        elif access_key is not None or credentials is None:
+        elif generated:
+            # Generated, so nobody knows it yet. A secret the user gave is never
+            # echoed: terminals, CI logs and shared screens keep what is printed.
             print(f"access key: {keys[0].access_key}", file=out)
             print(f"secret key: {keys[0].secret_key}", file=out)
+        elif len(keys) == 1:
+            print(f"access key: {keys[0].access_key}", file=out)
         else:
             print(f"access keys: {', '.join(k.access_key for k in keys)}", file=out)
         out.flush()
