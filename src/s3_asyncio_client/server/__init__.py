@@ -9,8 +9,9 @@ demos). Not for production: one process, one disk, no replication.
 ``python -m s3_asyncio_client.server --root DIR --port 8080`` serves in the foreground.
 Modules: runner (LocalS3Server, serve), connections (connection cap and timeouts), app
 (routing, error replies), call (one request), auth and keys (SigV4, identities),
-payload (request bodies), storage, blobs and index (disk), buckets, objects, multipart
-and completion (handlers), listing and conditions (pure rules), errors (S3 codes).
+payload and chunked (request bodies, aws-chunked frames), storage, blobs and index
+(disk), buckets, objects, multipart and completion (handlers), listing, conditions and
+integers (pure rules: listings, preconditions, bounded numbers), errors (S3 codes).
 """
 
 from __future__ import annotations
