@@ -1,13 +1,16 @@
 """The download engine: parallel ranged GETs written in place, verified, renamed when whole.
 
 Rules:
-1. The object's ETag is read first and pinned: every range asks ``If-Match`` it, so
-   an object replaced mid-download fails the download (PreconditionFailed) instead
-   of mixing two versions.
+1. The object's ETag and size are read first (HEAD) and pinned: every range asks
+   ``If-Match`` it, so an object replaced mid-download fails the download
+   (PreconditionFailed) instead of mixing two versions; and every reply must carry
+   that ETag, for a server that ignores If-Match (S3ObjectChangedError). A HEAD
+   without a usable length fails (S3LengthError); one that says 0 bytes is checked
+   with a GET, so a broken HEAD never yields an empty file called a success.
 2. Ranges are written at their offsets into a temporary file beside the target
-   (same directory, so the final rename is atomic). The target appears only when
-   every byte has arrived, the size matches and the checksum agrees; a failure
-   removes the temporary.
+   (``partfile``: one writer thread, off the event loop). The target appears only
+   when every byte has arrived, the size matches and the checksum agrees, and then
+   fsynced; a failure or a cancellation removes the temporary.
 3. The HEAD that pins the ETag asks for the checksum S3 keeps (CRC32C or CRC32, of
    the whole object or composite over its parts: see ``protocol.crc``). For a
    composite one, a HEAD of part 1 gives the part size, and ranges are cut so that
@@ -16,22 +19,20 @@ Rules:
    with S3IntegrityError. An object with no such checksum is not verified.
 4. A range whose body breaks off is asked again from the first missing byte, up to
    ``RANGE_ATTEMPTS`` times; progress is rolled back for bytes that must come again.
-5. Every reply's Content-Range must be the range asked for.
+5. Every reply's Content-Length and Content-Range must be the range asked for, of
+   an object of the HEAD's size (``protocol.lengths``); a body longer or shorter
+   than declared is an error, never a success.
 6. Body pieces are written as they arrived, never copied: about 1 MiB of them goes to
    the file in one ``pwritev`` (and into the range's CRC) while the next 1 MiB
-   arrives, so each of the ``max_concurrency`` workers holds at most 2 MiB. Writes
-   run in one writer thread, never on the event loop: concurrent pwrite()s to one
-   file contend in the kernel (measured on ext4: 8 writer threads spent 18x the
-   system time of one).
+   arrives, so each of the ``max_concurrency`` workers holds at most 2 MiB.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,14 +44,19 @@ from .exceptions import (
     S3Error,
     S3IntegrityError,
     S3InvalidRequestError,
+    S3LengthError,
+    S3ObjectChangedError,
     S3TimeoutError,
 )
-from .file_region import FileRegion, RandomAccess, in_thread
+from .file_region import FileRegion, RandomAccess
+from .partfile import CHUNK, PartFile, RangeWriter
 from .protocol.checksums import crc_function
 from .protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
+from .protocol.lengths import parse_body_span
 from .protocol.limits import plan_part_size
 from .tasks import in_task_group
 from .transfer import Meter, Progress, TransferResult
+from .transport import StreamingResponse
 
 if TYPE_CHECKING:
     from .client import S3Client
@@ -58,68 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["RANGE_ATTEMPTS", "download_file"]
 
 RANGE_ATTEMPTS = 5
-CHUNK = 1024 * 1024  # bytes gathered for one write
-_MAX_PIECES = 256  # pieces in one pwritev, well under any IOV_MAX
-
-Crc = Callable[[bytes, int], int]
-
-
-def _write_all(fd: int, pieces: list[bytes], offset: int, crc: Crc | None, value: int) -> int:
-    """Write ``pieces`` at ``offset``; the range's CRC carried on over them."""
-    if crc is not None:
-        for piece in pieces:
-            value = crc(piece, value)
-    views = [memoryview(piece) for piece in pieces]
-    while views:
-        written = os.pwritev(fd, views, offset)
-        offset += written
-        while views and written >= len(views[0]):
-            written -= len(views.pop(0))
-        if written:
-            views[0] = views[0][written:]
-    return value
-
-
-class _RangeWriter:
-    """One range's pieces on their way to the file: one batch written (in the
-    writer thread) while the next is gathered; progress counts bytes on disk."""
-
-    def __init__(self, fd: int, meter: Meter, writer: ThreadPoolExecutor, crc: Crc | None) -> None:
-        self._fd, self._meter, self._writer, self._crc = fd, meter, writer, crc
-        self._writing: tuple[asyncio.Future[int], int] | None = None
-        self.batch: list[bytes] = []
-        self.start = self.size = self.written = self.crc = 0
-
-    def begin(self, offset: int) -> None:
-        """Gather from ``offset``; anything gathered and not yet submitted is dropped."""
-        self.batch, self.start, self.size = [], offset, 0
-
-    async def add(self, piece: bytes, last: bool) -> None:
-        self.batch.append(piece)
-        self.size += len(piece)
-        if last or self.size >= CHUNK or len(self.batch) >= _MAX_PIECES:
-            await self.wait()
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(
-                self._writer, _write_all, self._fd, self.batch, self.start, self._crc, self.crc
-            )
-            self._writing = (future, self.size)
-            self.begin(self.start + self.size)
-
-    def roll_back(self) -> None:
-        """The range failed: its bytes no longer count as done."""
-        self._meter(-self.written)
-        self.written = 0
-
-    async def wait(self) -> None:
-        """Until the batch being written is on disk (batches of a range go in order,
-        so its CRC runs over its bytes in order)."""
-        if self._writing is not None:
-            future, size = self._writing
-            self._writing = None
-            self.crc = await future
-            self.written += size
-            self._meter(size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,24 +84,52 @@ class _Remote:
     def integrity_error(self, message: str) -> S3IntegrityError:
         return S3IntegrityError(message, bucket=self.bucket, key=self.key)
 
+    def check(
+        self, status: int, headers: Mapping[str, str], byte_range: tuple[int, int] | None
+    ) -> None:
+        """A reply must come from the pinned version and hold ``byte_range`` (None:
+        all) of an object of the pinned size (rules 1 and 5)."""
+        where = {"bucket": self.bucket, "key": self.key}
+        etag = headers.get("etag", "")  # "" == "": a server that sends none at all
+        if etag != self.etag:
+            raise S3ObjectChangedError(
+                f"the object changed during the download: its ETag was {self.etag}, "
+                f"a reply carries {etag or 'none'} (the server ignored If-Match)",
+                value=headers.get("etag"),
+                **where,
+            )
+        span = parse_body_span(status, headers, byte_range, **where)
+        if span.total != self.size:
+            raise S3LengthError(
+                f"the reply to bytes {span.first}-{span.last} says the object is "
+                f"{span.total} bytes, its HEAD said {self.size}",
+                value=headers.get("content-range", headers.get("content-length")),
+                **where,
+            )
 
-async def _fetch_range(remote: _Remote, span: tuple[int, int], range_writer: _RangeWriter) -> None:
+    @asynccontextmanager
+    async def open(self, byte_range: tuple[int, int] | None) -> AsyncIterator[StreamingResponse]:
+        """A GET of ``byte_range`` (None: all) of the pinned version, checked."""
+        async with self.client.open_object(
+            self.bucket, self.key, byte_range=byte_range, if_match=self.etag
+        ) as stream:
+            self.check(stream.status, stream.headers, byte_range)
+            yield stream
+
+    async def confirm_empty(self) -> None:
+        """A HEAD said 0 bytes: a GET's Content-Length must agree (``check``)."""
+        async with self.open(None):
+            pass
+
+
+async def _fetch_range(remote: _Remote, span: tuple[int, int], range_writer: RangeWriter) -> None:
     first, last = span
     range_writer.begin(first)
     try:
         for attempt in range(RANGE_ATTEMPTS):
             position = range_writer.start  # the first byte not yet handed to the writer
             try:
-                async with remote.client.open_object(
-                    remote.bucket, remote.key, byte_range=(position, last), if_match=remote.etag
-                ) as stream:
-                    expected = f"bytes {position}-{last}/"
-                    content_range = stream.headers.get("content-range", "")
-                    if stream.status != 206 or not content_range.startswith(expected):
-                        raise remote.integrity_error(
-                            f"asked for bytes {position}-{last}, "
-                            f"got {content_range or stream.status}"
-                        )
+                async with remote.open((position, last)) as stream:
                     while position <= last:
                         piece = await stream.read_chunk()
                         if not piece:
@@ -165,8 +137,10 @@ async def _fetch_range(remote: _Remote, span: tuple[int, int], range_writer: _Ra
                                 "reply ended early", bucket=remote.bucket, key=remote.key
                             )
                         if len(piece) > last - position + 1:
-                            raise remote.integrity_error(
-                                f"the reply to bytes {first}-{last} is too long"
+                            raise S3LengthError(
+                                f"the reply to bytes {first}-{last} is longer than declared",
+                                bucket=remote.bucket,
+                                key=remote.key,
                             )
                         position += len(piece)
                         await range_writer.add(piece, position > last)
@@ -196,6 +170,8 @@ async def _part_sizes(
         return [size], expected
     try:
         first = await remote.part_size(1)
+    except S3IntegrityError:
+        raise  # a lying reply is not a server that cannot tell
     except S3Error:
         first = 0
     if not (first > 0 and (count - 1) * first < size <= count * first):
@@ -245,8 +221,7 @@ async def _verify(
     expected: ObjectChecksum | None,
     part_sizes: list[int],
     crcs: list[list[RangeCrc]],
-    fd: int,
-    writer: ThreadPoolExecutor,
+    file: PartFile,
     concurrency: int,
 ) -> ObjectChecksum | None:
     """The checksum the bytes matched, None if there is none to check; a mismatch is
@@ -260,7 +235,7 @@ async def _verify(
         if exact is None:
             return None  # the parts cannot be told: unverified, not condemned
         if exact != part_sizes:
-            crcs = await in_thread(_file_crcs, fd, exact, expected.algorithm, executor=writer)
+            crcs = await file.run(_file_crcs, file.fd, exact, expected.algorithm)
             computed = verify_parts(expected, crcs)
     if computed is not None and expected.ambiguous_parts not in (None, len(crcs)):
         return None  # maybe a composite without its suffix, of parts we could not tell
@@ -301,6 +276,8 @@ async def download_file(
     info = await client.head_object(bucket, key, checksum_mode=True)
     remote = _Remote(client, bucket, key, info["etag"], info["content_length"])
     size = remote.size
+    if size == 0:
+        await remote.confirm_empty()
     expected = object_checksum(
         info.get("checksums", {}), info.get("checksum_type"), remote.etag, info.get("parts_count")
     )
@@ -308,18 +285,13 @@ async def download_file(
     plan = _ranges(part_sizes, plan_part_size(size, config.part_size))
     crc = crc_function(expected.algorithm) if expected else None
     meter = Meter(size, progress)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.s3aio-part")
-    try:
-        fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as exc:
-        raise S3InvalidRequestError(f"cannot write {str(target)!r}: {exc.strerror}") from None
     slots = asyncio.Semaphore(config.max_concurrency)
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3aio-writer")
     crcs: list[list[RangeCrc]] = [[(0, 0)] * len(ranges) for ranges in plan]
+    file = PartFile(target)
 
     async def worker(part: int, index: int, span: tuple[int, int]) -> None:
         async with slots:
-            range_writer = _RangeWriter(fd, meter, writer, crc)
+            range_writer = file.range_writer(meter, crc)
             await _fetch_range(remote, span, range_writer)
             crcs[part][index] = (range_writer.crc, span[1] - span[0] + 1)
 
@@ -329,21 +301,15 @@ async def download_file(
                 group.create_task(worker(part, index, span))
 
     try:
-        await in_thread(os.ftruncate, fd, size, executor=writer)
+        await file.open()
+        await file.run(os.ftruncate, file.fd, size)
         await in_task_group(start)
-        if (written := os.fstat(fd).st_size) != size:
+        if (written := (await file.run(os.fstat, file.fd)).st_size) != size:
             raise remote.integrity_error(f"file is {written} bytes, object is {size}")
-        verified = await _verify(
-            remote, expected, part_sizes, crcs, fd, writer, config.max_concurrency
-        )
-        os.close(fd)
-        fd = -1
-        os.replace(temporary, target)
+        verified = await _verify(remote, expected, part_sizes, crcs, file, config.max_concurrency)
+        await file.close(keep=True)
     finally:
-        writer.shutdown(wait=True)
-        if fd >= 0:
-            os.close(fd)
-        temporary.unlink(missing_ok=True)
+        await file.close(keep=False)  # nothing left to do if kept
     result = TransferResult(
         etag=remote.etag, size=size, parts_count=sum(map(len, plan)), skipped_bytes=0
     )

@@ -12,10 +12,14 @@
     │   ├── S3ConflictError              409: BucketNotEmpty, BucketAlreadyExists, ...
     │   └── S3PreconditionFailedError    412 / 304 on a conditional request
     ├── S3ServerError                    5xx, or a 200 reply whose body is <Error>
-    │   └── S3SlowDownError              503 SlowDown: throttled
+    │   ├── S3SlowDownError              503 SlowDown: throttled
+    │   ├── S3PaginationError            a listing's next-page token repeated, or missing
+    │   └── S3ReplyTooLargeError         a reply body over what the client reads into memory
     ├── S3ConnectionError                connection refused/reset (also a ConnectionError)
     ├── S3TimeoutError                   connect or read timed out (also a TimeoutError)
     └── S3IntegrityError                 data arrived or was stored wrong (checksum, size)
+        ├── S3LengthError                a length missing, malformed or untrue
+        └── S3ObjectChangedError         a reply from another version of the object
 
 Errors carry fields, not just text: ``status_code``, ``error_code``, ``request_id``,
 ``bucket`` and ``key``. They pickle, and never contain a secret key or a signature.
@@ -34,11 +38,15 @@ __all__ = [
     "S3IntegrityError",
     "S3InvalidPartError",
     "S3InvalidRequestError",
+    "S3LengthError",
     "S3NoSuchBucketError",
     "S3NoSuchKeyError",
     "S3NoSuchUploadError",
     "S3NotFoundError",
+    "S3ObjectChangedError",
+    "S3PaginationError",
     "S3PreconditionFailedError",
+    "S3ReplyTooLargeError",
     "S3ServerError",
     "S3SlowDownError",
     "S3TimeoutError",
@@ -150,6 +158,35 @@ class S3SlowDownError(S3ServerError):
     """The server asks us to slow down (503 SlowDown, 429)."""
 
 
+class S3PaginationError(S3ServerError):
+    """A listing cannot go on: the server sent a next-page token or marker it had sent
+    before (following it would list the same pages forever), or said the listing is
+    truncated and sent none. ``token`` is the repeated one (None if missing)."""
+
+    def __init__(self, message: str, *, token: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.token = token
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "token": self.token}
+
+
+class S3ReplyTooLargeError(S3ServerError):
+    """A reply body (XML or an error) longer than the client reads into memory:
+    ``limit`` bytes for that kind of reply, to ``operation`` (e.g. ListObjectsV2).
+    A misbehaving server or proxy; not retried."""
+
+    def __init__(
+        self, message: str, *, limit: int | None = None, operation: str | None = None, **fields: Any
+    ) -> None:
+        super().__init__(message, **fields)
+        self.limit = limit
+        self.operation = operation
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "limit": self.limit, "operation": self.operation}
+
+
 class S3ConnectionError(S3Error, ConnectionError):
     """The connection could not be made, or broke mid-request."""
 
@@ -160,3 +197,25 @@ class S3TimeoutError(S3Error, TimeoutError):
 
 class S3IntegrityError(S3Error):
     """Data did not match its checksum, ETag or expected size."""
+
+
+class _ReplyValueError(S3IntegrityError):
+    """An integrity error about one value the server sent, kept in ``value``."""
+
+    def __init__(self, message: str, *, value: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.value = value
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "value": self.value}
+
+
+class S3LengthError(_ReplyValueError):
+    """A reply's length (Content-Length, Content-Range, a listed Size) is missing,
+    malformed, or disagrees with the bytes, the range asked for or the object's size;
+    ``value`` is what the server sent (None where it sent nothing)."""
+
+
+class S3ObjectChangedError(_ReplyValueError):
+    """A reply came from another version of the object than the one pinned (a server
+    that ignored If-Match); ``value`` is the ETag it carried."""

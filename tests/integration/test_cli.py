@@ -13,6 +13,8 @@ import pytest
 from faultproxy import FaultProxy, FaultRule, matching
 from servers import ServerInfo
 
+from s3_asyncio_client import Client
+
 MiB = 1024 * 1024
 S3AIO = [sys.executable, "-m", "s3_asyncio_client.cli"]
 
@@ -249,3 +251,51 @@ def test_demo_runs(local: ServerInfo, tmp_path: Path) -> None:
     assert "This should be first. This should be second. This should be third. " in out
     assert "throughput: upload" in out
     assert out.endswith("cleaned up; demo done\n")
+
+
+def test_recursive_download_skips_folder_markers_and_refuses_escapes(
+    local: ServerInfo, bucket_name: str, tmp_path: Path
+) -> None:
+    """Zero-byte keys ending in "/" (folders made by consoles and other tools) are
+    skipped, as aws-cli skips them; the rest downloads, an empty file included. A key
+    that would leave the target folder, or that holds data under a folder's name, is
+    refused before anything is written."""
+    objects = {
+        "pre/": b"",
+        "pre/q/": b"",
+        "pre/q/sub/": b"",
+        "pre/q/sub/f.txt": b"deep",
+        "pre/a.txt": b"top",
+        "pre/empty": b"",
+        "abs//etc/x": b"rooted",
+        "esc/../evil.txt": b"escape",
+        "esc/ok.txt": b"fine",
+        "dir/full/": b"data under a folder's name",
+    }
+    with Client(local.endpoint_url, access_key=local.access_key, secret_key=local.secret_key) as c:
+        bucket = c.bucket(bucket_name).create()
+        for key, body in objects.items():
+            bucket.object(key).put_content(body)
+    url = f"s3://{bucket_name}"
+    down = tmp_path / "down"
+    s3aio(local, "cp", "-r", f"{url}/pre/", str(down))
+    tree = {p.relative_to(down).as_posix(): p.is_dir() for p in down.rglob("*")}
+    assert tree == {"a.txt": False, "empty": False, "q": True, "q/sub": True, "q/sub/f.txt": False}
+    assert (down / "q/sub/f.txt").read_bytes() == b"deep"
+    assert (down / "empty").read_bytes() == b""
+    s3aio(local, "cp", "-r", f"{url}/pre/", f"{url}/copy/")
+    copied = s3aio(local, "ls", "-r", f"{url}/copy/").stdout
+    assert sorted(line.split()[-1] for line in copied.splitlines()) == [
+        "copy/a.txt",
+        "copy/empty",
+        "copy/q/sub/f.txt",
+    ]
+    s3aio(local, "cp", "-r", f"{url}/abs/", str(tmp_path / "abs"))
+    assert (tmp_path / "abs/etc/x").read_bytes() == b"rooted"
+    for prefix, key in (("esc/", "esc/../evil.txt"), ("dir/", "dir/full/")):
+        refused = s3aio(local, "cp", "-r", f"{url}/{prefix}", str(tmp_path / "out"), check=False)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"s3aio: error: key {key!r} ")
+        assert len(refused.stderr.splitlines()) == 1
+        assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "evil.txt").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3ServerError
+from s3_asyncio_client.exceptions import S3LengthError, S3ServerError
 from s3_asyncio_client.protocol import responses
 from s3_asyncio_client.protocol.http import HttpResponse
 from s3_asyncio_client.protocol.responses import (
@@ -12,6 +12,7 @@ from s3_asyncio_client.protocol.responses import (
     parse_copy_object,
     parse_create_multipart_upload,
     parse_delete_objects,
+    parse_get_object,
     parse_head_object,
     parse_list_buckets,
     parse_list_multipart_uploads,
@@ -35,6 +36,7 @@ def test_every_parser_is_covered_here() -> None:
         "parse_copy_object",
         "parse_create_multipart_upload",
         "parse_delete_objects",
+        "parse_get_object",
         "parse_head_object",
         "parse_list_buckets",
         "parse_list_multipart_uploads",
@@ -175,13 +177,41 @@ def test_head_object_ranged_reply_reports_the_total_length() -> None:
 
 
 def test_head_object_without_headers() -> None:
-    assert parse_head_object(HttpResponse(200, {})) == {
+    assert parse_head_object(HttpResponse(200, {"content-length": "0"})) == {
         "etag": "",
         "content_length": 0,
         "content_type": None,
         "last_modified": None,
         "metadata": {},
     }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"content-length": "-1"},
+        {"content-length": "abc"},
+        {"content-length": "100", "content-range": "bytes 0-98/5000"},
+        {"content-length": "100", "content-range": "bytes */5000"},
+    ],
+)
+def test_head_object_lengths_missing_or_at_odds_are_refused(headers: dict[str, str]) -> None:
+    with pytest.raises(S3LengthError) as caught:
+        parse_head_object(HttpResponse(200, headers), bucket="b", key="k")
+    assert (caught.value.bucket, caught.value.key) == ("b", "k")
+
+
+def test_get_object_lengths() -> None:
+    headers = {"etag": '"e"', "content-length": "3", "content-range": "bytes 10-12/100"}
+    info = parse_get_object(HttpResponse(206, headers, b"abc"), (10, 12))
+    assert (info["etag"], info["content_length"]) == ('"e"', 3)
+    whole = parse_get_object(HttpResponse(200, {"content-length": "3"}, b"abc"), None)
+    assert whole["content_length"] == 3
+    with pytest.raises(S3LengthError, match="the body is 2 bytes"):
+        parse_get_object(HttpResponse(206, headers, b"ab"), (10, 12))
+    with pytest.raises(S3LengthError, match="asked for bytes 10-11"):
+        parse_get_object(HttpResponse(206, headers, b"abc"), (10, 11))
 
 
 # --- ListObjectsV2 -----------------------------------------------------------------------
@@ -275,10 +305,48 @@ def test_list_objects_v2_empty_bucket() -> None:
     }
 
 
-def test_list_objects_v2_bad_size_is_a_server_error() -> None:
-    body = b"<ListBucketResult><Contents><Key>k</Key><Size>big</Size></Contents></ListBucketResult>"
-    with pytest.raises(S3ServerError):
-        parse_list_objects_v2(_ok(body))
+@pytest.mark.parametrize("size", ["big", "-1", "", "+5", " 5", "\u0663", "9" * 20])
+def test_list_objects_v2_bad_size_is_a_length_error(size: str) -> None:
+    body = f"<ListBucketResult><Contents><Key>k</Key><Size>{size}</Size></Contents>"
+    with pytest.raises(S3LengthError, match="the <Size> of 'k'") as caught:
+        parse_list_objects_v2(_ok(body.encode() + b"</ListBucketResult>"))
+    assert caught.value.value == size
+
+
+def _listing(*elements: str) -> HttpResponse:
+    return _ok(f"<ListBucketResult>{''.join(elements)}</ListBucketResult>".encode())
+
+
+def _content(key: str) -> str:
+    return f"<Contents><Key>{key}</Key><Size>1</Size><ETag>e</ETag></Contents>"
+
+
+def test_list_objects_v2_url_encoded_keys_are_decoded() -> None:
+    """As S3 encodes them: ``+`` for a space, ``%2B`` for a plus; the token is opaque."""
+    page = parse_list_objects_v2(
+        _listing(
+            "<EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>",
+            "<NextContinuationToken>a+b%2F==</NextContinuationToken>",
+            _content("a+b%2Bc"),
+            _content("ctl/a%01b%0D%E6%97%A5"),
+            "<CommonPrefixes><Prefix>dir%01+x/</Prefix></CommonPrefixes>",
+        )
+    )
+    assert [item["key"] for item in page["contents"]] == ["a b+c", "ctl/a\x01b\r日"]
+    assert page["common_prefixes"] == ["dir\x01 x/"]
+    assert page["next_continuation_token"] == "a+b%2F=="
+
+
+def test_list_objects_v2_keys_are_raw_unless_the_reply_says_encoded() -> None:
+    """A server that ignored ``encoding-type=url`` sends keys as they are: a ``%`` or
+    a ``+`` in them is part of the key."""
+    page = parse_list_objects_v2(_listing(_content("100%25 a+b"), _content("x&#x1;y")))
+    assert [item["key"] for item in page["contents"]] == ["100%25 a+b", "x\x01y"]
+
+
+def test_list_objects_v2_badly_encoded_key_is_a_server_error() -> None:
+    with pytest.raises(S3ServerError, match="not URL-encoded UTF-8"):
+        parse_list_objects_v2(_listing("<EncodingType>url</EncodingType>", _content("%FF")))
 
 
 # --- DeleteObjects -----------------------------------------------------------------------
@@ -581,4 +649,21 @@ def test_list_multipart_uploads_last_page_without_namespace() -> None:
         "is_truncated": False,
         "next_key_marker": None,
         "next_upload_id_marker": None,
+    }
+
+
+def test_list_multipart_uploads_url_encoded_keys_are_decoded() -> None:
+    body = (
+        b"<ListMultipartUploadsResult><EncodingType>url</EncodingType>"
+        b"<NextKeyMarker>b%0B+c</NextKeyMarker><NextUploadIdMarker>u+2</NextUploadIdMarker>"
+        b"<IsTruncated>true</IsTruncated><Upload><Key>a%01+b</Key><UploadId>u+1</UploadId>"
+        b"<Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload></ListMultipartUploadsResult>"
+    )
+    assert parse_list_multipart_uploads(_ok(body)) == {
+        "uploads": [
+            {"key": "a\x01 b", "upload_id": "u+1", "initiated": "2010-11-10T20:48:33.000Z"}
+        ],
+        "is_truncated": True,
+        "next_key_marker": "b\x0b c",
+        "next_upload_id_marker": "u+2",
     }

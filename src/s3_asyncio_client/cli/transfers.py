@@ -17,6 +17,7 @@ import click
 from ..client import S3Client
 from ..config import TransferConfig
 from ..exceptions import S3InvalidRequestError
+from ..protocol.responses import ObjectSummary
 from ..tasks import in_task_group
 from . import Settings, parse_s3_url, run
 from .progress import Reporter, parse_size
@@ -34,12 +35,24 @@ def _metadata(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return metadata or None
 
 
-def _local_target(directory: Path, relative: str) -> Path:
-    """``directory / relative`` for a key, refusing keys that would leave ``directory``."""
+def _local_target(directory: Path, key: str, relative: str) -> Path:
+    """``directory / relative`` for ``key``, refusing keys that would leave
+    ``directory`` or that name a folder, not a file."""
     parts = PurePosixPath(relative).parts
     if not parts or ".." in parts or PurePosixPath(relative).is_absolute():
-        raise S3InvalidRequestError(f"key part {relative!r} cannot be a local file name")
+        raise S3InvalidRequestError(f"key {key!r} cannot be a local file name under {directory}")
+    if relative.endswith("/"):
+        raise S3InvalidRequestError(
+            f"key {key!r} holds data but ends in '/': no file can be named so"
+        )
     return directory.joinpath(*parts)
+
+
+def _is_folder_marker(item: ObjectSummary) -> bool:
+    """An empty key ending in "/", made by consoles and tools to show a folder. A
+    recursive copy from S3 skips it, as aws-cli does: it holds no data, and the
+    folders it stands for are made for the files in them (an empty one is not)."""
+    return item["size"] == 0 and item["key"].endswith("/")
 
 
 class _Copier:
@@ -129,16 +142,19 @@ async def _cp(
             work = [(p, bucket, base + p.relative_to(root).as_posix()) for p in files]
         else:
             bucket, prefix = parse_s3_url(source)
-            keys = [o["key"] async for o in client.iter_objects(bucket, prefix=prefix)]
+            listed = client.iter_objects(bucket, prefix=prefix)
+            keys = [o["key"] async for o in listed if not _is_folder_marker(o)]
             if remote_target:
                 to_bucket, to_prefix = parse_s3_url(target)
                 work = [(bucket, k, to_bucket, to_prefix + k[len(prefix) :]) for k in keys]
             else:
                 work = [
-                    (bucket, k, _local_target(Path(target), k[len(prefix) :].lstrip("/")))
+                    (bucket, k, _local_target(Path(target), k, k[len(prefix) :].lstrip("/")))
                     for k in keys
                 ]
-        kind = work[0] if work else ()
+        if not work:
+            return  # an empty prefix, or folder markers only: nothing to copy
+        kind = work[0]
         action = (
             copier.upload
             if isinstance(kind[0], Path)

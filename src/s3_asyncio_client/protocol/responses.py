@@ -4,11 +4,14 @@ a plain TypedDict out. ETags keep their quotes, as S3 sends them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import NotRequired, TypedDict
+from urllib.parse import unquote_plus
 
-from ..exceptions import S3ServerError
+from ..exceptions import S3LengthError, S3ServerError
 from .documents import XmlNode, parse_xml
 from .http import HttpResponse
+from .lengths import object_span, parse_body_span, parse_length
 
 __all__ = [
     "BucketInfo",
@@ -27,6 +30,7 @@ __all__ = [
     "parse_copy_object",
     "parse_create_multipart_upload",
     "parse_delete_objects",
+    "parse_get_object",
     "parse_head_object",
     "parse_list_buckets",
     "parse_list_multipart_uploads",
@@ -147,15 +151,36 @@ def _int(node: XmlNode, tag: str) -> int:
         raise S3ServerError(f"malformed reply: <{tag}> is {text!r}, not a number") from None
 
 
+def _size(item: XmlNode) -> int:
+    """A listed ``<Size>``; an error names the key or part it belongs to."""
+    owner = item.find_text("Key") or f"part {item.find_text('PartNumber')}"
+    return parse_length(item.find_text("Size"), f"the <Size> of {owner!r}")
+
+
 def _truncated(node: XmlNode) -> bool:
     return _text(node, "IsTruncated").lower() == "true"
 
 
-def _checksums(response: HttpResponse) -> dict[str, str]:
+def _url_decoder(root: XmlNode) -> Callable[[str], str]:
+    """How to read the keys of a listing: URL-decoded only if the reply says it
+    encoded them (a server that ignores ``encoding-type`` sends keys as they are)."""
+    if root.find_text("EncodingType") != "url":
+        return str
+
+    def decode(value: str) -> str:
+        try:
+            return unquote_plus(value, errors="strict")
+        except UnicodeDecodeError:
+            raise S3ServerError(f"malformed listing: {value!r} is not URL-encoded UTF-8") from None
+
+    return decode
+
+
+def _checksums(headers: Mapping[str, str]) -> dict[str, str]:
     prefix = "x-amz-checksum-"
     return {
         name[len(prefix) :]: value
-        for name, value in response.headers.items()
+        for name, value in headers.items()
         if name.startswith(prefix) and name[len(prefix) :] not in ("type", "algorithm")
     }
 
@@ -172,21 +197,15 @@ def parse_put_object(response: HttpResponse) -> PutResult:
     result = PutResult(etag=response.headers.get("etag", ""))
     if "x-amz-version-id" in response.headers:
         result["version_id"] = response.headers["x-amz-version-id"]
-    if checksums := _checksums(response):
+    if checksums := _checksums(response.headers):
         result["checksums"] = checksums
     return result
 
 
-def parse_head_object(response: HttpResponse, *, part: bool = False) -> ObjectInfo:
-    """``content_length`` is the object's size; with ``part`` (a part number was asked
-    for), the part's size, as S3's own ContentLength is."""
-    headers = response.headers
-    length = headers.get("content-length", "0")
-    if "content-range" in headers and not part:
-        length = headers["content-range"].rpartition("/")[2]
+def _object_info(headers: Mapping[str, str], length: int) -> ObjectInfo:
     info = ObjectInfo(
         etag=headers.get("etag", ""),
-        content_length=int(length) if length.isdigit() else 0,
+        content_length=length,
         content_type=headers.get("content-type"),
         last_modified=headers.get("last-modified"),
         metadata={
@@ -195,7 +214,7 @@ def parse_head_object(response: HttpResponse, *, part: bool = False) -> ObjectIn
             if name.startswith("x-amz-meta-")
         },
     )
-    if checksums := _checksums(response):
+    if checksums := _checksums(headers):
         info["checksums"] = checksums
     if checksum_type := headers.get("x-amz-checksum-type"):
         info["checksum_type"] = checksum_type
@@ -204,13 +223,41 @@ def parse_head_object(response: HttpResponse, *, part: bool = False) -> ObjectIn
     return info
 
 
+def parse_head_object(
+    response: HttpResponse, *, part: bool = False, **where: str | None
+) -> ObjectInfo:
+    """``content_length`` is the object's size; with ``part`` (a part number was asked
+    for), the part's size, as S3's own ContentLength is. A length missing, malformed
+    or at odds with the Content-Range is an S3LengthError (``where``: bucket, key)."""
+    span = object_span(response.headers, False, **where)
+    return _object_info(response.headers, span.last - span.first + 1 if part else span.total)
+
+
+def parse_get_object(
+    response: HttpResponse, byte_range: tuple[int, int | None] | None, **where: str | None
+) -> ObjectInfo:
+    """A GetObject reply's info; ``content_length`` is the body's. Its lengths are
+    checked as ``parse_body_span`` says, and against the body that arrived."""
+    span = parse_body_span(response.status, response.headers, byte_range, **where)
+    if len(response.body) != span.last - span.first + 1:
+        raise S3LengthError(
+            f"the body is {len(response.body)} bytes, Content-Length says "
+            f"{span.last - span.first + 1}",
+            value=response.headers.get("content-length"),
+            **where,
+        )
+    return _object_info(response.headers, len(response.body))
+
+
 def parse_list_objects_v2(response: HttpResponse) -> ListObjectsPage:
+    """Keys and prefixes decoded if the reply is URL-encoded; the token is opaque."""
     root = parse_xml(response.body)
+    decode = _url_decoder(root)
     contents = []
     for item in root.children("Contents"):
         summary = ObjectSummary(
-            key=_text(item, "Key"),
-            size=_int(item, "Size"),
+            key=decode(_text(item, "Key")),
+            size=_size(item),
             etag=_etag(item.find_text("ETag")),
             last_modified=_text(item, "LastModified"),
         )
@@ -219,7 +266,7 @@ def parse_list_objects_v2(response: HttpResponse) -> ListObjectsPage:
         contents.append(summary)
     return ListObjectsPage(
         contents=contents,
-        common_prefixes=[_text(p, "Prefix") for p in root.children("CommonPrefixes")],
+        common_prefixes=[decode(_text(p, "Prefix")) for p in root.children("CommonPrefixes")],
         is_truncated=_truncated(root),
         next_continuation_token=root.find_text("NextContinuationToken") or None,
     )
@@ -263,7 +310,7 @@ def parse_list_parts(response: HttpResponse) -> ListPartsPage:
         part = PartInfo(
             part_number=_int(item, "PartNumber"),
             etag=_etag(item.find_text("ETag")),
-            size=_int(item, "Size"),
+            size=_size(item),
         )
         if modified := item.find_text("LastModified"):
             part["last_modified"] = modified
@@ -289,15 +336,20 @@ def parse_complete_multipart_upload(response: HttpResponse) -> CompleteResult:
 
 
 def parse_list_multipart_uploads(response: HttpResponse) -> ListUploadsPage:
+    """Keys and the key marker decoded if the reply is URL-encoded."""
     root = parse_xml(response.body)
+    decode = _url_decoder(root)
+    next_key_marker = root.find_text("NextKeyMarker")
     return ListUploadsPage(
         uploads=[
             UploadInfo(
-                key=_text(u, "Key"), upload_id=_text(u, "UploadId"), initiated=_text(u, "Initiated")
+                key=decode(_text(u, "Key")),
+                upload_id=_text(u, "UploadId"),
+                initiated=_text(u, "Initiated"),
             )
             for u in root.children("Upload")
         ],
         is_truncated=_truncated(root),
-        next_key_marker=root.find_text("NextKeyMarker") or None,
+        next_key_marker=decode(next_key_marker) if next_key_marker else None,
         next_upload_id_marker=root.find_text("NextUploadIdMarker") or None,
     )
