@@ -95,6 +95,11 @@ class TransferConfig:
     ``~/.cache/s3-asyncio-client/uploads``), and the same call later continues
     where it stopped. Until then the parts are stored, and billed: resume it, or
     clean up with ``S3Client.abort_stale_uploads``.
+
+    ``fsync`` (default True): a download is synced to disk before it takes the
+    target's name, so a power cut cannot leave a complete-looking file whose bytes
+    never reached the disk; it costs about 0.45 s per GiB when the network outruns
+    the disk (loopback), little when the disk keeps up. False for scratch files.
     """
 
     multipart_threshold: int = 16 * 1024 * 1024
@@ -102,6 +107,7 @@ class TransferConfig:
     max_concurrency: int = 8
     resume: bool = True
     journal_dir: str | None = None
+    fsync: bool = True
 
     def __post_init__(self) -> None:
         threshold, part, concurrency = (
@@ -121,3 +127,6 @@ class TransferConfig:
             _count(concurrency) and 1 <= concurrency <= 256,
             f"max_concurrency must be an int from 1 to 256, got {concurrency!r}",
         )
+        for name in ("resume", "fsync"):
+            value = getattr(self, name)
+            _require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")

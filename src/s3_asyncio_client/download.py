@@ -287,7 +287,7 @@ async def download_file(
     meter = Meter(size, progress)
     slots = asyncio.Semaphore(config.max_concurrency)
     crcs: list[list[RangeCrc]] = [[(0, 0)] * len(ranges) for ranges in plan]
-    file = PartFile(target)
+    file = PartFile(target, fsync=config.fsync)
 
     async def worker(part: int, index: int, span: tuple[int, int]) -> None:
         async with slots:

@@ -6,6 +6,8 @@ server's real replies."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -329,11 +331,10 @@ async def test_listed_sizes_are_checked(
     await upload.abort()
 
 
-async def test_the_file_is_finished_off_the_event_loop(
-    client: S3Client, proxy: FaultProxy, bucket: str, tmp_path: Path, data: bytes
-) -> None:
-    """fsync, rename and removal of the temporary run in the writer thread, never on
-    the event loop's (observed, not changed: the real calls run)."""
+@contextlib.contextmanager
+def file_calls() -> Iterator[list[tuple[str, str]]]:
+    """(call, thread) of every fsync, rename and unlink while inside (observed, not
+    changed: the real calls run)."""
     calls: list[tuple[str, str]] = []
 
     def watch(name: str, real: Callable[..., object]) -> Callable[..., object]:
@@ -343,24 +344,39 @@ async def test_the_file_is_finished_off_the_event_loop(
 
         return call
 
-    patches = [
+    with (
         mock.patch("os.fsync", watch("fsync", os.fsync)),
         mock.patch("os.replace", watch("replace", os.replace)),
         mock.patch.object(Path, "unlink", watch("unlink", Path.unlink)),
-    ]
-    for patch in patches:
-        patch.start()
-    try:
+    ):
+        yield calls
+
+
+async def test_the_file_is_finished_off_the_event_loop(
+    client: S3Client, proxy: FaultProxy, bucket: str, tmp_path: Path, data: bytes
+) -> None:
+    """fsync, rename and removal of the temporary run in the writer thread, never on
+    the event loop's."""
+    with file_calls() as calls:
         target = tmp_path / "target.bin"
         await client.download_file(bucket, "obj", target, config=CONFIG)
         assert target.read_bytes() == data
         proxy.set_rules([FaultRule("rewrite", match=GET, rewrite=lie(cut, only=2))])
         await refused(client, bucket, tmp_path, S3LengthError, existed=True)
-    finally:
-        for patch in patches:
-            patch.stop()
     assert [name for name, _ in calls] == ["fsync", "replace", "unlink"]
     assert all(thread.startswith("s3aio-writer") for _, thread in calls), calls
+
+
+async def test_fsync_can_be_left_out_for_scratch_files(
+    client: S3Client, bucket: str, tmp_path: Path, data: bytes
+) -> None:
+    target = tmp_path / "target.bin"
+    with file_calls() as calls:
+        await client.download_file(
+            bucket, "obj", target, config=dataclasses.replace(CONFIG, fsync=False)
+        )
+    assert target.read_bytes() == data
+    assert [name for name, _ in calls] == ["replace"]
 
 
 async def test_a_cancelled_download_leaves_nothing(

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from s3_asyncio_client.config import RetryConfig, Timeouts
+from s3_asyncio_client.config import RetryConfig, Timeouts, TransferConfig
 from s3_asyncio_client.exceptions import S3InvalidRequestError
 
 
@@ -106,3 +106,15 @@ def test_wrongly_typed_retry_values_are_refused(kwargs: dict[str, object]) -> No
 def test_wrongly_typed_timeouts_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(S3InvalidRequestError, match=next(iter(kwargs))):
         Timeouts(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fsync": 1}, "fsync must be True or False, got 1"),
+        ({"resume": "yes"}, "resume must be True or False, got 'yes'"),
+    ],
+)
+def test_transfer_switches_must_be_booleans(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(S3InvalidRequestError, match=re.escape(message)):
+        TransferConfig(**kwargs)  # type: ignore[arg-type]
