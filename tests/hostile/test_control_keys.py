@@ -208,6 +208,26 @@ def test_create_multipart_upload_of_a_control_key(local: ServerInfo, bucket: str
     assert uploads_of(local, bucket, folder) == []
 
 
+def test_complete_of_a_control_key_names_it_in_a_url(local: ServerInfo, bucket: str) -> None:
+    key = f"mpu-{uuid.uuid4().hex[:8]}/a b\x01"
+    created = send(local, "POST", f"{path_of(bucket, key)}?uploads")
+    upload_id = parse_xml(created.body).find_text("UploadId")
+    target = f"{path_of(bucket, key)}?uploadId={upload_id}"
+    part = send(local, "PUT", f"{target}&partNumber=1", body=b"data")
+    etag = part.headers["etag"]
+    document = (
+        f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>"
+        "</Part></CompleteMultipartUpload>"
+    ).encode()
+    done = send(local, "POST", target, body=document)
+    assert done.status == 200, done.body
+    assert (
+        parse_xml(done.body).find_text("Location")
+        == f"{local.endpoint_url}/{bucket}/{quote(key, safe='/')}"
+    )
+    assert send(local, "GET", path_of(bucket, key)).body == b"data"
+
+
 def test_refused_create_leaves_no_upload(local: ServerInfo, bucket: str) -> None:
     key = f"mpu-{uuid.uuid4().hex[:8]}/refused\x01"
     reply = send(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from typing import cast
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -158,13 +159,14 @@ async def complete_upload(call: Call) -> web.StreamResponse:
     if "if-match" in call.headers or "if-none-match" in call.headers:
         existing = index.get_object(record.bucket, record.key)
         check_write(call.headers, existing.etag if existing else None)
-    await call.storage.remove(index.complete_upload(upload, record))
     host = f"{call.request.scheme}://{call.request.host}"
     items: list[tuple[str, Content]] = [
-        ("Location", f"{host}/{record.bucket}/{record.key}"),
+        ("Location", f"{host}/{quote(record.bucket)}/{quote(record.key, safe='/')}"),
         ("Bucket", record.bucket),
         ("Key", record.key),
         ("ETag", record.etag),
     ]
     items += [(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()]
-    return call.xml("CompleteMultipartUploadResult", items)
+    reply = call.xml("CompleteMultipartUploadResult", items)  # whole before the commit
+    await call.storage.remove(index.complete_upload(upload, record))
+    return reply
