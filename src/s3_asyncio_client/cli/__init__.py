@@ -27,6 +27,7 @@ from ..exceptions import (
     S3TimeoutError,
 )
 from ..loops import new_event_loop
+from .output import echo
 
 __all__ = ["Settings", "main", "run"]
 
@@ -71,7 +72,7 @@ def describe(error: BaseException) -> str:
 def fail(settings: Settings | None, error: BaseException) -> NoReturn:
     if settings is not None and settings.debug:
         traceback.print_exception(error)
-    click.echo(f"s3aio: error: {describe(error)}", err=True)
+    echo(f"s3aio: error: {describe(error)}", err=True)
     sys.exit(1)
 
 
@@ -81,7 +82,7 @@ def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(coroutine)
     except KeyboardInterrupt:
-        click.echo("s3aio: interrupted; run the same command again to resume", err=True)
+        echo("s3aio: interrupted; run the same command again to resume", err=True)
         sys.exit(130)
     except (S3Error, OSError) as error:
         fail(settings, error)

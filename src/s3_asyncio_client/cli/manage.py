@@ -9,6 +9,7 @@ import click
 
 from ..listing import iter_object_pages
 from . import Settings, parse_s3_url, run
+from .output import echo
 from .progress import human_size
 
 __all__ = ["COMMANDS"]
@@ -42,23 +43,19 @@ def ls(settings: Settings, url: str | None, recursive: bool, exact: bool) -> Non
         async with settings.client() as client:
             if url is None:
                 for entry in await client.list_buckets():
-                    click.echo(f"{_when(entry['creation_date'])}  {entry['name']}")
+                    echo(f"{_when(entry['creation_date'])}  {entry['name']}")
                 return
             bucket, prefix = parse_s3_url(url)
             if recursive:
                 async for item in client.iter_objects(bucket, prefix=prefix or None):
-                    click.echo(
-                        f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}"
-                    )
+                    echo(f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}")
                 return
             pages = iter_object_pages(client, bucket, prefix=prefix or None, delimiter="/")
             async for page in pages:
                 for common in page["common_prefixes"]:
-                    click.echo(f"{'PRE':>32}  {common}")
+                    echo(f"{'PRE':>32}  {common}")
                 for item in page["contents"]:
-                    click.echo(
-                        f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}"
-                    )
+                    echo(f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}")
 
     run(settings, main())
 
@@ -78,12 +75,12 @@ def rm(settings: Settings, url: str, recursive: bool) -> None:
                     raise click.UsageError("give a key, or --recursive for a prefix")
                 await client.head_object(bucket, key)  # a clear error if it is not there
                 await client.delete_object(bucket, key)
-                click.echo(f"deleted s3://{bucket}/{key}")
+                echo(f"deleted s3://{bucket}/{key}")
                 return
             keys = [o["key"] async for o in client.iter_objects(bucket, prefix=key or None)]
             result = await client.delete_objects(bucket, keys) if keys else None
             deleted = len(result["deleted"]) if result else 0
-            click.echo(f"deleted {deleted} objects under s3://{bucket}/{key}")
+            echo(f"deleted {deleted} objects under s3://{bucket}/{key}")
             if result and result["errors"]:
                 first = result["errors"][0]
                 raise click.ClickException(
@@ -104,7 +101,7 @@ def mb(settings: Settings, url: str) -> None:
     async def main() -> None:
         async with settings.client() as client:
             await client.create_bucket(bucket)
-            click.echo(f"made bucket s3://{bucket}")
+            echo(f"made bucket s3://{bucket}")
 
     run(settings, main())
 
@@ -125,7 +122,7 @@ def rb(settings: Settings, url: str, force: bool) -> None:
                 if keys:
                     await client.delete_objects(bucket, keys)
             await client.delete_bucket(bucket)
-            click.echo(f"removed bucket s3://{bucket}")
+            echo(f"removed bucket s3://{bucket}")
 
     run(settings, main())
 
@@ -143,7 +140,7 @@ def presign(settings: Settings, url: str, method: str, expires: int) -> None:
     if not key:
         raise click.UsageError("give s3://bucket/key")
     client = settings.client()
-    click.echo(client.generate_presigned_url(method, bucket, key, expires_in=expires))
+    echo(client.generate_presigned_url(method, bucket, key, expires_in=expires))
 
 
 @click.group()
@@ -161,7 +158,7 @@ def mpu_ls(settings: Settings, url: str) -> None:
     async def main() -> None:
         async with settings.client() as client:
             async for upload in client.iter_multipart_uploads(bucket, prefix=prefix or None):
-                click.echo(f"{_when(upload['initiated'])}  {upload['upload_id']}  {upload['key']}")
+                echo(f"{_when(upload['initiated'])}  {upload['upload_id']}  {upload['key']}")
 
     run(settings, main())
 
@@ -183,14 +180,14 @@ def mpu_abort(settings: Settings, url: str, upload_id: str | None, older_than: s
         async with settings.client() as client:
             if upload_id is not None:
                 await MultipartUpload(client, bucket, key, upload_id).abort()
-                click.echo(f"aborted {upload_id}")
+                echo(f"aborted {upload_id}")
                 return
             aborted = await client.abort_stale_uploads(
                 bucket, older_than=_age(older_than or ""), prefix=key or None
             )
             for upload in aborted:
-                click.echo(f"aborted {upload['upload_id']}  {upload['key']}")
-            click.echo(f"{len(aborted)} uploads aborted")
+                echo(f"aborted {upload['upload_id']}  {upload['key']}")
+            echo(f"{len(aborted)} uploads aborted")
 
     run(settings, main())
 

@@ -19,6 +19,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from .output import echo
+
 __all__ = ["Reporter", "human_size", "parse_size"]
 
 _UNITS = {
@@ -100,6 +102,4 @@ class Reporter:
         elapsed = max(time.perf_counter() - start, 1e-9)
         if not self.live:
             done = state["done"]
-            click.echo(
-                f"{label}: {human_size(done)} in {elapsed:.1f} s ({human_size(done / elapsed)}/s)"
-            )
+            echo(f"{label}: {human_size(done)} in {elapsed:.1f} s ({human_size(done / elapsed)}/s)")

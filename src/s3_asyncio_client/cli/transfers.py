@@ -20,6 +20,7 @@ from ..exceptions import S3InvalidRequestError
 from ..protocol.responses import ObjectSummary
 from ..tasks import in_task_group
 from . import Settings, parse_s3_url, run
+from .output import echo
 from .progress import Reporter, parse_size
 
 __all__ = ["COMMANDS"]
@@ -90,7 +91,7 @@ class _Copier:
 
     async def copy(self, bucket: str, key: str, to_bucket: str, to_key: str) -> None:
         result = await self.client.copy_file(bucket, key, to_bucket, to_key, config=self.config)
-        click.echo(f"s3://{bucket}/{key} -> s3://{to_bucket}/{to_key}: {result['size']} bytes")
+        echo(f"s3://{bucket}/{key} -> s3://{to_bucket}/{to_key}: {result['size']} bytes")
 
 
 async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> None:
