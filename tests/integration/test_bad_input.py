@@ -176,3 +176,24 @@ def test_errors_are_s3_errors_and_builtins() -> None:
     assert issubclass(S3InvalidRequestError, S3Error)
     assert issubclass(S3InvalidRequestError, ValueError)
     assert issubclass(S3NoSuchBucketError, LookupError)
+
+
+async def test_a_closed_client_refuses_work_instead_of_leaking_a_pool(
+    seaweedfs: ServerInfo, proxy: FaultProxy, bucket_name: str
+) -> None:
+    """A MultipartUpload outliving its client used to open a pool nobody closed."""
+    async with S3Client(
+        access_key=seaweedfs.access_key, secret_key=seaweedfs.secret_key, endpoint_url=proxy.url
+    ) as client:
+        await client.create_bucket(bucket_name)
+        mpu = await client.create_multipart_upload(bucket_name, "obj")
+    before = _requests(proxy)
+    with pytest.raises(S3InvalidRequestError, match="this S3Client is closed"):
+        await mpu.upload_part(1, b"late")
+    with pytest.raises(S3InvalidRequestError, match="this S3Client is closed"):
+        await client.head_bucket(bucket_name)
+    assert _requests(proxy) == before
+    async with S3Client(
+        access_key=seaweedfs.access_key, secret_key=seaweedfs.secret_key, endpoint_url=proxy.url
+    ) as other:
+        await MultipartUpload(other, bucket_name, "obj", mpu.upload_id).abort()

@@ -96,6 +96,7 @@ class Transport:
         self._budget = _RetryBudget(retry.budget)
         self._clock_offset = 0.0
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         # Chunk buffers of file-region bodies, reused from request to request.
         self.buffers = BufferPool()
         self._sign_payload = payload_signing == "signed" or (
@@ -119,6 +120,8 @@ class Transport:
         return datetime.fromtimestamp(self._clock() + self._clock_offset, UTC)
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:  # a pool opened now would never be closed
+            raise S3InvalidRequestError("this S3Client is closed; make a new one to go on")
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections, limit_per_host=self._max_connections
@@ -140,6 +143,7 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
