@@ -9,11 +9,12 @@ import http.client
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from s3_asyncio_client.protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_headers
 
-__all__ = ["Reply", "request"]
+__all__ = ["Reply", "request", "signed"]
 
 
 @dataclass
@@ -93,3 +94,20 @@ def request(
         return Reply(reply.status, {k.lower(): v for k, v in reply.getheaders()}, data)
     finally:
         connection.close()
+
+
+class Identity(Protocol):
+    """A server and the keys to sign for it (ServerInfo, LocalS3Server)."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+    @property
+    def access_key(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+
+
+def signed(server: Identity, method: str, path: str, **options: Any) -> Reply:
+    """``request`` to ``server``, signed with its own keys."""
+    credentials = Credentials(server.access_key, server.secret_key)
+    return request(server.endpoint_url, method, path, credentials=credentials, **options)

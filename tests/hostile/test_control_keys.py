@@ -15,18 +15,16 @@ import re
 import uuid
 from base64 import b64encode
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 from xml.etree import ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
-from rawhttp import Reply, request
+from rawhttp import signed
 from servers import ServerInfo, boto3_client
 
 from s3_asyncio_client import S3Client, S3InvalidRequestError
 from s3_asyncio_client.protocol.documents import parse_xml
-from s3_asyncio_client.protocol.signing import Credentials
 
 CONTROL = ["ctl/a\x01b", "ctl/vt\x0bx", "ctl/del\x7fx", "ctl/us\x1fx", "ctl/cr\rx"]
 NEIGHBOURS = ["ctl/a", "ctl/a b+c", "ctl/z"]
@@ -39,12 +37,6 @@ REFERENCED = [
     b"<Key>ctl/us&#x1f;x</Key>",
     b"<Key>ctl/cr&#13;x</Key>",
 ]
-
-
-def send(local: ServerInfo, method: str, path: str, **options: Any) -> Reply:
-    """A request signed with the test identity; ``path`` is sent as given."""
-    creds = Credentials(local.access_key, local.secret_key)
-    return request(local.endpoint_url, method, path, credentials=creds, **options)
 
 
 def path_of(bucket: str, key: str) -> str:
@@ -63,7 +55,7 @@ def texts(body: bytes, path: str) -> list[str]:
 
 def uploads_of(local: ServerInfo, bucket: str, prefix: str) -> list[tuple[str, str]]:
     """(key, upload id) of every upload under ``prefix``, keys decoded."""
-    reply = send(local, "GET", f"/{bucket}?uploads&encoding-type=url&prefix={quote(prefix)}")
+    reply = signed(local, "GET", f"/{bucket}?uploads&encoding-type=url&prefix={quote(prefix)}")
     assert reply.status == 200, reply.body
     keys = [unquote_plus(k) for k in texts(reply.body, "s3:Upload/s3:Key")]
     return list(zip(keys, texts(reply.body, "s3:Upload/s3:UploadId"), strict=True))
@@ -72,9 +64,9 @@ def uploads_of(local: ServerInfo, bucket: str, prefix: str) -> list[tuple[str, s
 @pytest.fixture(scope="module")
 def bucket(local: ServerInfo) -> str:
     name = f"c-{uuid.uuid4().hex[:12]}"
-    assert send(local, "PUT", f"/{name}").status == 200
+    assert signed(local, "PUT", f"/{name}").status == 200
     for key in KEYS:
-        assert send(local, "PUT", path_of(name, key), body=key.encode()).status == 200
+        assert signed(local, "PUT", path_of(name, key), body=key.encode()).status == 200
     return name
 
 
@@ -90,7 +82,7 @@ async def client(local: ServerInfo) -> AsyncIterator[S3Client]:
 def test_listing_without_encoding_type_writes_character_references(
     local: ServerInfo, bucket: str, listing: str
 ) -> None:
-    reply = send(local, "GET", f"/{bucket}?{listing}prefix=ctl%2F")
+    reply = signed(local, "GET", f"/{bucket}?{listing}prefix=ctl%2F")
     assert reply.status == 200, reply.body
     for element in REFERENCED:
         assert element in reply.body
@@ -103,7 +95,7 @@ def test_listing_without_encoding_type_writes_character_references(
 def test_listing_with_encoding_type_url_is_plain_xml(
     local: ServerInfo, bucket: str, listing: str
 ) -> None:
-    reply = send(local, "GET", f"/{bucket}?{listing}prefix=ctl%2F&encoding-type=url")
+    reply = signed(local, "GET", f"/{bucket}?{listing}prefix=ctl%2F&encoding-type=url")
     assert reply.status == 200, reply.body
     assert texts(reply.body, "s3:EncodingType") == ["url"]
     assert texts(reply.body, "s3:Prefix") == ["ctl/"]
@@ -116,13 +108,13 @@ def test_listing_with_encoding_type_url_is_plain_xml(
 def test_v1_markers_are_encoded(local: ServerInfo, bucket: str) -> None:
     marker = "ctl/a\x01b"
     query = f"prefix=ctl%2F&max-keys=2&marker={quote(marker)}"
-    encoded = send(local, "GET", f"/{bucket}?{query}&encoding-type=url")
+    encoded = signed(local, "GET", f"/{bucket}?{query}&encoding-type=url")
     assert encoded.status == 200, encoded.body
     after = KEYS[KEYS.index(marker) + 1 :]
     assert texts(encoded.body, "s3:Marker") == ["ctl/a%01b"]
     assert texts(encoded.body, "s3:NextMarker") == [quote_plus(after[1], safe="/")]
     assert texts(encoded.body, "s3:IsTruncated") == ["true"]
-    plain = send(local, "GET", f"/{bucket}?{query}")
+    plain = signed(local, "GET", f"/{bucket}?{query}")
     assert plain.status == 200, plain.body
     assert b"<Marker>ctl/a&#x1;b</Marker>" in plain.body
     assert parse_xml(plain.body).find_text("NextMarker") == after[1]
@@ -139,7 +131,7 @@ def test_v2_pages_with_start_after_encode_it_and_not_the_token(
         query += (
             f"&continuation-token={quote(token, safe='')}" if token else f"&start-after={start}"
         )
-        reply = send(local, "GET", f"/{bucket}?{query}")
+        reply = signed(local, "GET", f"/{bucket}?{query}")
         assert reply.status == 200, reply.body
         if token is None:
             assert texts(reply.body, "s3:StartAfter") == ["ctl/a%01b"]
@@ -155,82 +147,82 @@ def test_v2_pages_with_start_after_encode_it_and_not_the_token(
 
 def test_delimiter_and_prefix_holding_control_characters(local: ServerInfo, bucket: str) -> None:
     query = f"/{bucket}?list-type=2&prefix=ctl%2F&delimiter=%01"
-    encoded = send(local, "GET", f"{query}&encoding-type=url")
+    encoded = signed(local, "GET", f"{query}&encoding-type=url")
     assert encoded.status == 200, encoded.body
     assert texts(encoded.body, "s3:Delimiter") == ["%01"]
     assert texts(encoded.body, "s3:CommonPrefixes/s3:Prefix") == ["ctl/a%01"]
     assert [unquote_plus(k) for k in texts(encoded.body, "s3:Contents/s3:Key")] == [
         key for key in KEYS if key != "ctl/a\x01b"
     ]
-    plain = send(local, "GET", query)
+    plain = signed(local, "GET", query)
     assert plain.status == 200, plain.body
     assert b"<Delimiter>&#x1;</Delimiter>" in plain.body
     assert b"<CommonPrefixes><Prefix>ctl/a&#x1;</Prefix></CommonPrefixes>" in plain.body
-    under = send(local, "GET", f"/{bucket}?list-type=2&prefix=ctl%2Fa%01&encoding-type=url")
+    under = signed(local, "GET", f"/{bucket}?list-type=2&prefix=ctl%2Fa%01&encoding-type=url")
     assert texts(under.body, "s3:Prefix") == ["ctl/a%01"]
     assert texts(under.body, "s3:Contents/s3:Key") == ["ctl/a%01b"]
 
 
 def test_get_of_a_missing_control_key_is_no_such_key(local: ServerInfo, bucket: str) -> None:
     path = path_of(bucket, "ctl/missing\x01")
-    reply = send(local, "GET", path)
+    reply = signed(local, "GET", path)
     assert (reply.status, reply.code) == (404, "NoSuchKey"), reply.body
     document = strict_xml(reply.body)  # well-formed XML 1.0
     assert document.findtext("Resource") == path
     assert document.find("Key") is None  # it cannot carry this key; Resource names it
-    plain = send(local, "GET", path_of(bucket, "ctl/missing"))
+    plain = signed(local, "GET", path_of(bucket, "ctl/missing"))
     assert (plain.status, strict_xml(plain.body).findtext("Key")) == (404, "ctl/missing")
 
 
 def test_create_multipart_upload_of_a_control_key(local: ServerInfo, bucket: str) -> None:
     folder = f"mpu-{uuid.uuid4().hex[:8]}"
     key = f"{folder}/up\x0b"
-    created = send(local, "POST", f"{path_of(bucket, key)}?uploads")
+    created = signed(local, "POST", f"{path_of(bucket, key)}?uploads")
     assert created.status == 200, created.body
     assert f"<Key>{folder}/up&#xb;</Key>".encode() in created.body
     upload_id = parse_xml(created.body).find_text("UploadId")
     # Exactly the upload the reply named: no orphan beside it.
     assert uploads_of(local, bucket, folder) == [(key, upload_id)]
-    plain = send(local, "GET", f"/{bucket}?uploads&prefix={quote(key)}")
+    plain = signed(local, "GET", f"/{bucket}?uploads&prefix={quote(key)}")
     assert f"<Key>{folder}/up&#xb;</Key>".encode() in plain.body
     other = folder + "/sub\x01/x"
-    second = send(local, "POST", f"{path_of(bucket, other)}?uploads")
+    second = signed(local, "POST", f"{path_of(bucket, other)}?uploads")
     assert second.status == 200, second.body
     query = f"/{bucket}?uploads&encoding-type=url&prefix={folder}%2F"
-    page = send(local, "GET", f"{query}&max-uploads=1")
+    page = signed(local, "GET", f"{query}&max-uploads=1")
     assert texts(page.body, "s3:NextKeyMarker") == [f"{folder}/sub%01/x"]
-    folded = send(local, "GET", f"{query}&delimiter=%01")
+    folded = signed(local, "GET", f"{query}&delimiter=%01")
     assert texts(folded.body, "s3:Delimiter") == ["%01"]
     assert texts(folded.body, "s3:CommonPrefixes/s3:Prefix") == [f"{folder}/sub%01"]
     for upload_key, upload in uploads_of(local, bucket, folder):
-        abort = send(local, "DELETE", f"{path_of(bucket, upload_key)}?uploadId={upload}")
+        abort = signed(local, "DELETE", f"{path_of(bucket, upload_key)}?uploadId={upload}")
         assert abort.status == 204
     assert uploads_of(local, bucket, folder) == []
 
 
 def test_complete_of_a_control_key_names_it_in_a_url(local: ServerInfo, bucket: str) -> None:
     key = f"mpu-{uuid.uuid4().hex[:8]}/a b\x01"
-    created = send(local, "POST", f"{path_of(bucket, key)}?uploads")
+    created = signed(local, "POST", f"{path_of(bucket, key)}?uploads")
     upload_id = parse_xml(created.body).find_text("UploadId")
     target = f"{path_of(bucket, key)}?uploadId={upload_id}"
-    part = send(local, "PUT", f"{target}&partNumber=1", body=b"data")
+    part = signed(local, "PUT", f"{target}&partNumber=1", body=b"data")
     etag = part.headers["etag"]
     document = (
         f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>"
         "</Part></CompleteMultipartUpload>"
     ).encode()
-    done = send(local, "POST", target, body=document)
+    done = signed(local, "POST", target, body=document)
     assert done.status == 200, done.body
     assert (
         parse_xml(done.body).find_text("Location")
         == f"{local.endpoint_url}/{bucket}/{quote(key, safe='/')}"
     )
-    assert send(local, "GET", path_of(bucket, key)).body == b"data"
+    assert signed(local, "GET", path_of(bucket, key)).body == b"data"
 
 
 def test_refused_create_leaves_no_upload(local: ServerInfo, bucket: str) -> None:
     key = f"mpu-{uuid.uuid4().hex[:8]}/refused\x01"
-    reply = send(
+    reply = signed(
         local,
         "POST",
         f"{path_of(bucket, key)}?uploads",
@@ -244,9 +236,9 @@ def test_delete_objects_refuses_character_references(local: ServerInfo, bucket: 
     # S3 answers MalformedXML to a request document with &#x1;: so does the server.
     body = b"<Delete><Object><Key>ctl/a&#x1;b</Key></Object></Delete>"
     md5 = b64encode(hashlib.md5(body).digest()).decode()
-    reply = send(local, "POST", f"/{bucket}?delete", body=body, headers={"content-md5": md5})
+    reply = signed(local, "POST", f"/{bucket}?delete", body=body, headers={"content-md5": md5})
     assert (reply.status, reply.code) == (400, "MalformedXML"), reply.body
-    assert send(local, "GET", path_of(bucket, "ctl/a\x01b")).body == b"ctl/a\x01b"
+    assert signed(local, "GET", path_of(bucket, "ctl/a\x01b")).body == b"ctl/a\x01b"
 
 
 async def test_our_client_lists_and_uploads_control_keys(
@@ -293,7 +285,7 @@ def test_boto3_lists_control_keys(local: ServerInfo, bucket: str) -> None:
 
 def test_encoding_type_other_than_url_is_refused(local: ServerInfo, bucket: str) -> None:
     for query in ("list-type=2&encoding-type=base64", "uploads&encoding-type=xml"):
-        reply = send(local, "GET", f"/{bucket}?{query}")
+        reply = signed(local, "GET", f"/{bucket}?{query}")
         assert (reply.status, reply.code) == (400, "InvalidArgument"), query
         assert re.search(rb"<Message>Invalid Encoding Method", reply.body)
 

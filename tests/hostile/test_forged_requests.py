@@ -8,13 +8,12 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.config import Config
-from rawhttp import Reply, request
+from rawhttp import Reply, request, signed
 from servers import ServerInfo
 
 from s3_asyncio_client.protocol.signing import (
@@ -31,10 +30,6 @@ NOT_SIGNED = b"<Message>There were headers present in the request which were not
 
 def credentials(local: ServerInfo) -> Credentials:
     return Credentials(local.access_key, local.secret_key)
-
-
-def signed(local: ServerInfo, method: str, path: str, **options: Any) -> Reply:
-    return request(local.endpoint_url, method, path, credentials=credentials(local), **options)
 
 
 def presigned(

@@ -9,11 +9,10 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from rawhttp import Reply, request
+from rawhttp import Reply, request, signed
 
 from s3_asyncio_client.protocol.signing import Credentials, presign_url, sign_headers
 from s3_asyncio_client.server import LocalS3Server
@@ -33,10 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3Server]:
         assert signed(running, "PUT", f"/{BUCKET}").status == 200
         assert signed(running, "PUT", f"/{BUCKET}/obj", body=OBJECT).status == 200
         yield running
-
-
-def signed(server: LocalS3Server, method: str, path: str, **options: Any) -> Reply:
-    return request(server.endpoint_url, method, path, credentials=ALICE, **options)
 
 
 def files(root: Path) -> list[str]:
