@@ -1,7 +1,8 @@
 """s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers."""
 
-from .client import GetObjectResult, S3Client
+from .client import GetObjectResult, MultipartUpload, S3Client, UploadResult
 from .config import RetryConfig, Timeouts, TransferConfig
+from .engine.upload import TransferResult
 from .exceptions import (
     S3AccessDeniedError,
     S3ClientError,
@@ -24,9 +25,8 @@ from .exceptions import (
     S3SlowDownError,
     S3TimeoutError,
 )
-from .multipart import MultipartUpload, UploadResult
-from .sync import Bucket, Client, Object, ObjectEntry, ObjectProps
-from .sync_io import (
+from .sync.fluent import Bucket, Client, Object, ObjectEntry, ObjectProps
+from .sync.streams import (
     CompleteResponse,
     ObjectReader,
     ObjectStream,
@@ -34,7 +34,6 @@ from .sync_io import (
     PartWriter,
     SyncMultipartUpload,
 )
-from .transfer import TransferResult
 
 __all__ = [
     "Bucket",

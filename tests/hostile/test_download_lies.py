@@ -26,7 +26,7 @@ from s3_asyncio_client import (
     S3Error,
     TransferConfig,
 )
-from s3_asyncio_client.download import RANGE_ATTEMPTS
+from s3_asyncio_client.engine.download import RANGE_ATTEMPTS
 from s3_asyncio_client.exceptions import S3LengthError, S3ObjectChangedError
 from s3_asyncio_client.protocol.limits import MAX_OBJECT_SIZE
 

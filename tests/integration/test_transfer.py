@@ -339,7 +339,7 @@ async def test_region_shrunk_while_sent_is_refused_not_retried(
     """The file shrinks between a region's checksum pass and its send: the body
     cannot be completed, and that is the source's fault, not a broken connection."""
     from s3_asyncio_client import S3InvalidRequestError
-    from s3_asyncio_client.file_region import FileRegion, RandomAccess
+    from s3_asyncio_client.transport.file_region import FileRegion, RandomAccess
 
     source = tmp_path / "data.bin"
     source.write_bytes(os.urandom(3 * MiB))

@@ -13,7 +13,7 @@ import textwrap
 PIECES = textwrap.dedent(
     """
     import os, queue, resource, sys, threading
-    from s3_asyncio_client.allocator import tune_for_downloads
+    from s3_asyncio_client.engine.allocator import tune_for_downloads
     tuned = tune_for_downloads() if sys.argv[1] == "tune" else False
     seed, handed = os.urandom(256 * 1024), queue.Queue(maxsize=8)
 

@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
+from s3_asyncio_client.client.listing import Pages
 from s3_asyncio_client.exceptions import S3PaginationError, S3ServerError
-from s3_asyncio_client.listing import Pages
 
 
 def test_new_tokens_are_followed_until_the_last_page() -> None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from s3_asyncio_client.portal import Portal
+from s3_asyncio_client.sync.portal import Portal
 
 DEADLINE = 30.0
 

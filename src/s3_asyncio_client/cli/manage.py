@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from ..listing import iter_object_pages
+from ..client.listing import iter_object_pages
 from . import Settings, parse_s3_url, run
 from .output import echo
 from .progress import human_size
@@ -175,7 +175,7 @@ def mpu_abort(settings: Settings, url: str, upload_id: str | None, older_than: s
         raise click.UsageError("give exactly one of --upload-id and --older-than")
 
     async def main() -> None:
-        from ..multipart import MultipartUpload
+        from ..client import MultipartUpload
 
         async with settings.client() as client:
             if upload_id is not None:

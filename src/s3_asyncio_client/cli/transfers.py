@@ -16,9 +16,9 @@ import click
 
 from ..client import S3Client
 from ..config import TransferConfig
+from ..engine.fanout import in_task_group
 from ..exceptions import S3InvalidRequestError
 from ..protocol.responses import ObjectSummary
-from ..tasks import in_task_group
 from . import Settings, parse_s3_url, run
 from .output import echo
 from .progress import Reporter, parse_size

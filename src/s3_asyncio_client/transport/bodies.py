@@ -9,8 +9,8 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 
 from ..exceptions import S3InvalidRequestError
-from ..file_region import BufferPool, FileRegion, in_thread
 from ..protocol.http import Body, RequestBody, in_memory
+from .file_region import BufferPool, FileRegion, in_thread
 
 __all__ = ["BodyPayload", "RegionPayload", "SentCounter", "payload_for"]
 

@@ -36,7 +36,6 @@ from yarl import URL
 
 from ..config import PayloadSigning, RetryConfig, Timeouts
 from ..exceptions import S3ConnectionError, S3Error, S3InvalidRequestError, S3TimeoutError
-from ..file_region import BufferPool
 from ..protocol.addressing import Endpoint
 from ..protocol.checksums import sha256_hex
 from ..protocol.errors import error_from_response, is_retryable, is_throttle
@@ -44,6 +43,7 @@ from ..protocol.http import HttpRequest, HttpResponse, in_memory
 from ..protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
 from .bodies import RegionPayload, SentCounter, payload_for
 from .errors import map_exception
+from .file_region import BufferPool
 from .replies import ERROR_REPLY_LIMIT, XML_REPLY_LIMIT, read_body
 from .slots import FairSlots
 from .streaming import StreamingResponse

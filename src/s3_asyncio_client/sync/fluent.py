@@ -7,7 +7,7 @@
 
 Every call goes through the client's portal (``portal.py``) to the async core
 (``S3Client``, ``MultipartUpload``) running on one background loop thread. This
-module and ``sync_io`` (readers, writers, multipart) hold no protocol logic and no
+module and ``streams`` (readers, writers, multipart) hold no protocol logic and no
 second implementation of any operation; the errors raised are the async API's
 S3Error subclasses. Safe to use from many threads at once. A client is closed by
 ``close()``, by leaving ``with``, or at the latest when the interpreter exits.
@@ -22,21 +22,21 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
-from .client import Checksum, S3Client
-from .config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
-from .exceptions import (
+from ..client import Checksum, S3Client
+from ..config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
+from ..engine.upload import TransferResult
+from ..exceptions import (
     S3AccessDeniedError,
     S3ConflictError,
     S3InvalidRequestError,
     S3NoSuchBucketError,
 )
+from ..protocol.addressing import Addressing
+from ..protocol.http import Body
+from ..protocol.limits import check_bucket, check_key
+from ..protocol.responses import ObjectSummary, PutResult
 from .portal import Portal
-from .protocol.addressing import Addressing
-from .protocol.http import Body
-from .protocol.limits import check_bucket, check_key
-from .protocol.responses import ObjectSummary, PutResult
-from .sync_io import ObjectReader, ObjectWriter, SyncMultipartUpload
-from .transfer import TransferResult
+from .streams import ObjectReader, ObjectWriter, SyncMultipartUpload
 
 __all__ = ["Bucket", "Client", "Object", "ObjectEntry", "ObjectProps"]
 

@@ -26,17 +26,17 @@ import dataclasses
 import string
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import S3NoSuchUploadError
-from .file_region import FileRegion, RandomAccess
+from ..client.multipart import MultipartUpload
+from ..exceptions import S3NoSuchUploadError
+from ..protocol.checksums import ChecksumAlgorithm
+from ..protocol.http import Body
+from ..protocol.responses import PartInfo
+from ..transport.file_region import FileRegion, RandomAccess
+from .fanout import abort_quietly, in_task_group
 from .journal import Journal, JournalHeader
-from .multipart import MultipartUpload
-from .protocol.checksums import ChecksumAlgorithm
-from .protocol.http import Body
-from .protocol.responses import PartInfo
-from .tasks import abort_quietly, in_task_group
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from ..client.s3client import S3Client
 
 __all__ = ["PartLog", "resume"]
 

@@ -16,25 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import integrity
-from .exceptions import (
+from ..engine import integrity
+from ..exceptions import (
     S3Error,
     S3IntegrityError,
     S3InvalidPartError,
     S3InvalidRequestError,
     S3NoSuchUploadError,
 )
-from .file_region import FileRegion
+from ..protocol import requests as build
+from ..protocol import responses as parse
+from ..protocol.checksums import multipart_etag
+from ..protocol.http import Body
+from ..protocol.limits import check_part_number, check_text
+from ..protocol.responses import CompleteResult, PartInfo
+from ..transport.file_region import FileRegion
 from .listing import Pages
-from .protocol import requests as build
-from .protocol import responses as parse
-from .protocol.checksums import multipart_etag
-from .protocol.http import Body
-from .protocol.limits import check_part_number, check_text
-from .protocol.responses import CompleteResult, PartInfo
 
 if TYPE_CHECKING:
-    from .client import Checksum, S3Client
+    from .s3client import Checksum, S3Client
 
 __all__ = ["MultipartUpload", "UploadResult"]
 

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .protocol.checksums import ChecksumAlgorithm
+from ..protocol.checksums import ChecksumAlgorithm
 
 __all__ = ["Journal", "JournalHeader", "default_journal_dir"]
 

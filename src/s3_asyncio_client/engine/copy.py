@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .config import TransferConfig
-from .protocol.limits import MAX_PUT_SIZE, plan_part_size
-from .tasks import complete_or_abort
-from .transfer import TransferResult
+from ..config import TransferConfig
+from ..protocol.limits import MAX_PUT_SIZE, plan_part_size
+from .fanout import complete_or_abort
+from .upload import TransferResult
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from ..client.s3client import S3Client
 
 __all__ = ["copy_file"]
 

@@ -13,13 +13,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .exceptions import S3NoSuchUploadError, S3PaginationError
-from .protocol import requests as build
-from .protocol import responses as parse
-from .protocol.responses import ListObjectsPage, ObjectSummary, UploadInfo
+from ..exceptions import S3NoSuchUploadError, S3PaginationError
+from ..protocol import requests as build
+from ..protocol import responses as parse
+from ..protocol.responses import ListObjectsPage, ObjectSummary, UploadInfo
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from .s3client import S3Client
 
 __all__ = [
     "Pages",

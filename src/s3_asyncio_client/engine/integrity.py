@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from .exceptions import S3IntegrityError, S3InvalidRequestError
-from .file_region import FileRegion
-from .file_region import digest_headers as region_digest_headers
-from .protocol.checksums import ChecksumAlgorithm, check_stored
-from .protocol.http import Body, HttpRequest, HttpResponse, RequestBody, in_memory
+from ..exceptions import S3IntegrityError, S3InvalidRequestError
+from ..protocol.checksums import ChecksumAlgorithm, check_stored
+from ..protocol.http import Body, HttpRequest, HttpResponse, RequestBody, in_memory
+from ..transport.file_region import FileRegion
+from ..transport.file_region import digest_headers as region_digest_headers
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from ..client.s3client import S3Client
 
 __all__ = ["digest_headers", "verify_stored"]
 

@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .exceptions import S3InvalidRequestError
-from .file_region import in_thread
-from .transfer import Meter
+from ..exceptions import S3InvalidRequestError
+from ..transport.file_region import in_thread
+from .upload import Meter
 
 __all__ = ["CHUNK", "Crc", "PartFile", "RangeWriter"]
 

@@ -1,6 +1,6 @@
-"""Object data for the sync facade (``sync``): readers, writers, multipart uploads.
+"""Object data for the sync facade (``fluent``): readers, writers, multipart uploads.
 
-Like ``sync``, this holds no protocol logic: every operation is one portal call to
+Like ``fluent``, this holds no protocol logic: every operation is one portal call to
 the async core (``S3Client``, ``MultipartUpload``).
 """
 
@@ -15,20 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .client import S3Client
-from .exceptions import S3InvalidRequestError
-from .multipart import MultipartUpload
+from ..client import MultipartUpload, S3Client
+from ..engine.upload import TransferResult
+from ..exceptions import S3InvalidRequestError
+from ..protocol.http import Body
+from ..protocol.limits import check_part_number
+from ..protocol.responses import PartInfo, PutResult
+from ..transport import StreamingResponse
 from .portal import Portal
-from .protocol.http import Body
-from .protocol.limits import check_part_number
-from .protocol.responses import PartInfo, PutResult
-from .transfer import TransferResult
-from .transport import StreamingResponse
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-    from .sync import Object
+    from .fluent import Object
 
 __all__ = [
     "CompleteResponse",

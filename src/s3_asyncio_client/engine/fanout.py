@@ -8,15 +8,15 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from .exceptions import S3Error, S3InvalidRequestError
-from .file_region import FileRegion
-from .protocol.http import Body
-from .protocol.limits import check_int, plan_part_size
-from .protocol.responses import PartInfo
+from ..exceptions import S3Error, S3InvalidRequestError
+from ..protocol.http import Body
+from ..protocol.limits import check_int, plan_part_size
+from ..protocol.responses import PartInfo
+from ..transport.file_region import FileRegion
 
 if TYPE_CHECKING:
-    from .client import S3Client
-    from .multipart import MultipartUpload, UploadResult
+    from ..client.multipart import MultipartUpload, UploadResult
+    from ..client.s3client import S3Client
 
 __all__ = [
     "abort_quietly",

@@ -37,9 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .allocator import tune_for_downloads
-from .config import TransferConfig
-from .exceptions import (
+from ..config import TransferConfig
+from ..exceptions import (
     S3ConnectionError,
     S3Error,
     S3IntegrityError,
@@ -48,18 +47,19 @@ from .exceptions import (
     S3ObjectChangedError,
     S3TimeoutError,
 )
-from .file_region import FileRegion, RandomAccess
+from ..protocol.checksums import crc_function
+from ..protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
+from ..protocol.lengths import parse_body_span
+from ..protocol.limits import plan_part_size
+from ..transport import StreamingResponse
+from ..transport.file_region import FileRegion, RandomAccess
+from .allocator import tune_for_downloads
+from .fanout import in_task_group
 from .partfile import CHUNK, PartFile, RangeWriter
-from .protocol.checksums import crc_function
-from .protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
-from .protocol.lengths import parse_body_span
-from .protocol.limits import plan_part_size
-from .tasks import in_task_group
-from .transfer import Meter, Progress, TransferResult
-from .transport import StreamingResponse
+from .upload import Meter, Progress, TransferResult
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from ..client.s3client import S3Client
 
 __all__ = ["RANGE_ATTEMPTS", "download_file"]
 

@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Any, TypeVar, cast
 
-from .exceptions import S3InvalidRequestError
-from .protocol.checksums import ChecksumAlgorithm, RunningChecksum
+from ..exceptions import S3InvalidRequestError
+from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
 
 __all__ = [
     "CHUNK",

@@ -3,7 +3,7 @@
 Rules of the pipeline:
 1. A file (a path, or a seekable file object) is never held in memory: each part is
    a ``FileRegion``, checksummed in one read and streamed from the page cache in a
-   second (see ``file_region``), ``max_concurrency`` parts at once. Memory is two
+   second (see ``transport.file_region``), ``max_concurrency`` parts at once. Memory is two
    1 MiB buffers per part on the wire, whatever the part size.
 2. A stream of unknown length (an async iterable, a pipe) cannot be read twice, so
    ``max_concurrency + 1`` buffers of ``part_size`` exist, no more: a part is copied
@@ -31,19 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NotRequired, TypedDict
 
-from .config import TransferConfig
-from .exceptions import S3InvalidRequestError
-from .file_region import FileRegion, RandomAccess, in_thread
+from ..client.multipart import MultipartUpload
+from ..config import TransferConfig
+from ..exceptions import S3InvalidRequestError
+from ..protocol.checksums import checksum_header
+from ..protocol.limits import MAX_PARTS, part_count, plan_part_size
+from ..protocol.responses import PartInfo
+from ..transport.file_region import FileRegion, RandomAccess, in_thread
+from .fanout import complete_or_abort, send_parts
 from .journal import Journal, JournalHeader, default_journal_dir
-from .multipart import MultipartUpload
-from .protocol.checksums import checksum_header
-from .protocol.limits import MAX_PARTS, part_count, plan_part_size
-from .protocol.responses import PartInfo
 from .resume import PartLog, resume
-from .tasks import complete_or_abort, send_parts
 
 if TYPE_CHECKING:
-    from .client import S3Client
+    from ..client.s3client import S3Client
 
 __all__ = ["Meter", "Progress", "Source", "TransferResult", "upload_file"]
 

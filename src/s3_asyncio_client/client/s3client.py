@@ -9,25 +9,25 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import download, integrity, listing, server_copy, transfer
-from .config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
-from .credentials import resolve_settings
-from .exceptions import (
+from ..config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
+from ..credentials import resolve_settings
+from ..engine import copy, download, integrity, upload
+from ..engine.upload import Progress, Source, TransferResult
+from ..exceptions import (
     S3ConflictError,
     S3InvalidRequestError,
     S3NoSuchBucketError,
     S3NoSuchKeyError,
     S3NotFoundError,
 )
-from .file_region import FileRegion
-from .protocol import requests as build
-from .protocol import responses as parse
-from .protocol.addressing import Addressing, Endpoint
-from .protocol.checksums import ChecksumAlgorithm, default_algorithm
-from .protocol.http import Body, HttpRequest, HttpResponse
-from .protocol.lengths import parse_body_span
-from .protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
-from .protocol.responses import (
+from ..protocol import requests as build
+from ..protocol import responses as parse
+from ..protocol.addressing import Addressing, Endpoint
+from ..protocol.checksums import ChecksumAlgorithm, default_algorithm
+from ..protocol.http import Body, HttpRequest, HttpResponse
+from ..protocol.lengths import parse_body_span
+from ..protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
+from ..protocol.responses import (
     BucketInfo,
     CopyResult,
     DeleteObjectsResult,
@@ -37,9 +37,10 @@ from .protocol.responses import (
     PutResult,
     UploadInfo,
 )
-from .protocol.signing import presign_url
-from .transfer import Progress, Source, TransferResult
-from .transport import StreamingResponse, Transport
+from ..protocol.signing import presign_url
+from ..transport import StreamingResponse, Transport
+from ..transport.file_region import FileRegion
+from . import listing
 
 if TYPE_CHECKING:
     from .multipart import MultipartUpload, UploadResult
@@ -408,7 +409,7 @@ class S3Client:
         ``TransferConfig`` for the memory it takes. ``progress(done, total)`` is
         called as bytes go out; ``done`` may go down when a failed part is retried.
         """
-        return await transfer.upload_file(
+        return await upload.upload_file(
             self,
             bucket,
             key,
@@ -432,7 +433,7 @@ class S3Client:
         temporary file beside it that is renamed only once complete and verified
         against the checksum the server keeps (S3IntegrityError if it disagrees).
 
-        On glibc this tunes malloc for the process once (see ``allocator``)."""
+        On glibc this tunes malloc for the process once (see ``engine.allocator``)."""
         return await download.download_file(
             self, bucket, key, path, config=config or TransferConfig(), progress=progress
         )
@@ -448,7 +449,7 @@ class S3Client:
     ) -> TransferResult:
         """Server-side copy of any size: CopyObject up to 5 GiB, else parallel
         UploadPartCopy (metadata and content type carried over)."""
-        return await server_copy.copy_file(
+        return await copy.copy_file(
             self, source_bucket, source_key, bucket, key, config=config or TransferConfig()
         )
 
@@ -475,7 +476,7 @@ class S3Client:
         to 8 MiB and is raised when 10,000 parts would not hold ``data``. On failure
         the upload is aborted, so no parts are left behind.
         """
-        from .tasks import upload_bytes
+        from ..engine.fanout import upload_bytes
 
         return await upload_bytes(
             self,

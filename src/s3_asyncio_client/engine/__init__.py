@@ -1,0 +1,8 @@
+"""The transfer engine: how large objects move, on top of ``S3Client``.
+
+Uploads (``upload``) and downloads (``download``) of any size, parts in parallel
+(``fanout``: task groups that complete or abort); server-side copies of any size
+(``copy``); resumable uploads (``resume``, over the on-disk ``journal``); a
+download's temporary file (``partfile``); checking that what is stored is what was
+sent (``integrity``); and the malloc setting downloads ask for (``allocator``).
+"""
