@@ -160,6 +160,7 @@ class ProxyStats:
 
     requests: int = 0  # all that arrived
     forwarded: int = 0  # the upstream answered them (counted when its headers arrive)
+    handled: int = 0  # done with: answered, refused, or given up when the client went away
     request_bytes_forwarded: int = 0  # request body bytes streamed to the upstream
     response_bytes: int = 0  # response body bytes sent to the client
     faults: Counter[str] = field(default_factory=Counter)
@@ -315,6 +316,13 @@ class FaultProxy:
         return None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._respond(request)
+        finally:
+            with self._lock:
+                self._stats.handled += 1
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         path_qs = request.raw_path
         rule = self._choose(request.method, path_qs)
         action = rule.action if rule is not None else None

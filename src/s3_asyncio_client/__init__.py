@@ -1,8 +1,7 @@
 """s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers."""
 
-from .client import GetObjectResult, MultipartUpload, S3Client, UploadResult
-from .config import RetryConfig, Timeouts, TransferConfig
-from .engine.upload import TransferResult
+from .client import GetObjectResult, MultipartUpload, S3Client, TransferResult, UploadResult
+from .config import ConnectionConfig, ConnectionOptions, RetryConfig, Timeouts, TransferConfig
 from .exceptions import (
     S3AccessDeniedError,
     S3ClientError,
@@ -25,9 +24,13 @@ from .exceptions import (
     S3SlowDownError,
     S3TimeoutError,
 )
-from .sync.fluent import Bucket, Client, Object, ObjectEntry, ObjectProps
-from .sync.streams import (
+from .sync import (
+    Bucket,
+    Client,
     CompleteResponse,
+    Object,
+    ObjectEntry,
+    ObjectProps,
     ObjectReader,
     ObjectStream,
     ObjectWriter,
@@ -39,6 +42,8 @@ __all__ = [
     "Bucket",
     "Client",
     "CompleteResponse",
+    "ConnectionConfig",
+    "ConnectionOptions",
     "GetObjectResult",
     "MultipartUpload",
     "Object",

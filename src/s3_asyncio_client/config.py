@@ -1,18 +1,32 @@
 """Settings: frozen, keyword-only dataclasses that check themselves.
 
 Change one field of a default with ``dataclasses.replace(RetryConfig(), max_attempts=5)``.
+``ConnectionConfig`` is shared by both facades: ``S3Client(connection=...)`` and
+``Client(connection=...)`` take the same object, and the same keyword arguments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack, get_args
 
 from .exceptions import S3InvalidRequestError
+from .protocol.addressing import Addressing
+from .protocol.checksums import ChecksumAlgorithm
 
-__all__ = ["PayloadSigning", "RetryConfig", "Timeouts"]
+__all__ = [
+    "Checksum",
+    "ConnectionConfig",
+    "ConnectionOptions",
+    "PayloadSigning",
+    "RetryConfig",
+    "Timeouts",
+    "TransferConfig",
+]
 
 PayloadSigning = Literal["auto", "signed", "unsigned"]
+Checksum = ChecksumAlgorithm | Literal["auto"] | None
 
 
 def _require(condition: bool, message: str) -> None:
@@ -130,3 +144,97 @@ class TransferConfig:
         for name in ("resume", "fsync"):
             value = getattr(self, name)
             _require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionConfig:
+    """How a client reaches its endpoint: one object for ``S3Client`` and ``Client``.
+
+    ``None`` for ``endpoint_url``, ``region``, the keys and ``profile`` means "from
+    the environment and ``~/.aws``" (see ``s3_asyncio_client.credentials``), read
+    when a client is made. ``addressing``: "auto" (virtual-hosted on AWS, path-style
+    elsewhere), "path" or "virtual". ``max_connections`` (32) caps the pooled
+    connections of one client; each holds a socket and its buffers. ``payload_signing``:
+    "auto" signs bodies only over plain HTTP to a remote host, "signed" always (the
+    body is hashed once more), "unsigned" never. ``checksum``: "auto" (CRC32C when
+    the ``crc32c`` package is installed, else CRC32), an algorithm, or None; sent with
+    every upload and verified by the server. The secret key and session token are
+    left out of ``repr``.
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
+    session_token: str | None = dataclasses.field(default=None, repr=False)
+    profile: str | None = None
+    addressing: Addressing = "auto"
+    retry: RetryConfig = RetryConfig()
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = 32
+    payload_signing: PayloadSigning = "auto"
+    checksum: Checksum = "auto"
+
+    def __post_init__(self) -> None:
+        for name in (
+            "endpoint_url",
+            "region",
+            "access_key",
+            "secret_key",
+            "session_token",
+            "profile",
+        ):
+            value = getattr(self, name)
+            secret = name in ("secret_key", "session_token")  # named by type, never shown
+            shown = type(value).__name__ if secret else repr(value)
+            _require(value is None or isinstance(value, str), f"{name} must be a str, got {shown}")
+        connections = self.max_connections
+        _require(
+            _count(connections) and connections >= 1,
+            f"max_connections must be an int >= 1, got {connections!r}",
+        )
+        _require(
+            isinstance(self.retry, RetryConfig), f"retry must be a RetryConfig, got {self.retry!r}"
+        )
+        _require(
+            isinstance(self.timeouts, Timeouts),
+            f"timeouts must be a Timeouts, got {self.timeouts!r}",
+        )
+        _require(
+            self.payload_signing in get_args(PayloadSigning),
+            f"payload_signing must be 'auto', 'signed' or 'unsigned', got {self.payload_signing!r}",
+        )
+        algorithms = get_args(ChecksumAlgorithm)
+        _require(
+            self.checksum is None or self.checksum == "auto" or self.checksum in algorithms,
+            f"checksum must be 'auto', None or one of {', '.join(algorithms)}, "
+            f"got {self.checksum!r}",
+        )
+
+    def with_options(self, **options: Unpack[ConnectionOptions]) -> ConnectionConfig:
+        """This config with the fields named in ``options`` changed; a ``retry`` or
+        ``timeouts`` of None keeps this config's."""
+        given = {
+            name: value
+            for name, value in options.items()
+            if value is not None or name not in ("retry", "timeouts")
+        }
+        return dataclasses.replace(self, **given)  # type: ignore[arg-type]
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """``ConnectionConfig``'s fields as keyword arguments of ``S3Client`` and
+    ``Client``: each overrides the same field of the ``connection`` given."""
+
+    endpoint_url: str | None
+    region: str | None
+    access_key: str | None
+    secret_key: str | None
+    session_token: str | None
+    profile: str | None
+    addressing: Addressing
+    retry: RetryConfig | None
+    timeouts: Timeouts | None
+    max_connections: int
+    payload_signing: PayloadSigning
+    checksum: Checksum

@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from polling import wait_until
 from rawhttp import request
 
 from s3_asyncio_client.server import ConnectionLimits, LocalS3Server
@@ -79,13 +80,6 @@ def files(root: Path, folder: str) -> list[Path]:
     return [p for p in (root / folder).rglob("*") if p.is_file()]
 
 
-def wait_for(condition: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + BOUND
-    while not check():
-        assert time.monotonic() < deadline, f"not within {BOUND} s: {condition}"
-        time.sleep(0.05)
-
-
 def test_idle_sockets_beyond_the_cap_do_not_lock_users_out(tmp_path: Path) -> None:
     limits = ConnectionLimits(
         max_connections=CAP, header_timeout=LONG, idle_timeout=LONG, read_timeout=LONG
@@ -97,7 +91,7 @@ def test_idle_sockets_beyond_the_cap_do_not_lock_users_out(tmp_path: Path) -> No
         got = request(server.endpoint_url, "GET", "/bkt/served")
         assert (got.status, got.body) == (200, b"still served")
         # The 50 over the cap and the one the client's connection replaced: the oldest.
-        wait_for("51 idle sockets closed", lambda: sum(map(is_closed, idle)) >= 51)
+        wait_until(lambda: sum(map(is_closed, idle)) >= 51, "51 idle sockets closed", BOUND)
         assert [is_closed(sock) for sock in idle] == [True] * 51 + [False] * (CAP - 1)
 
 
@@ -111,7 +105,7 @@ def test_busy_connections_stay_and_newcomers_are_closed(tmp_path: Path) -> None:
             stack.enter_context(connect(server, head("PUT", f"/bkt/k{i}", size) + b"x" * sent))
             for i in range(4)
         ]
-        wait_for("4 bodies arriving", lambda: len(files(server.root, "tmp")) == 4)
+        wait_until(lambda: len(files(server.root, "tmp")) == 4, "4 bodies arriving", BOUND)
         newcomer = stack.enter_context(connect(server))
         assert read_until_closed(newcomer) == b""
         for sock in busy:
@@ -149,7 +143,7 @@ def test_stalled_body_is_cut_and_nothing_is_stored(tmp_path: Path) -> None:
             assert read_until_closed(sock) == b""
         got = request(server.endpoint_url, "GET", "/bkt/stalled")
         assert (got.status, got.code) == (404, "NoSuchKey")
-        wait_for("the temp file removed", lambda: files(server.root, "tmp") == [])
+        wait_until(lambda: files(server.root, "tmp") == [], "the temp file removed", BOUND)
         assert files(server.root, "blobs") == []
 
 

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from faultproxy import FaultProxy, FaultRule, matching
+from polling import until
 from servers import ServerInfo, s3_client
 
 from s3_asyncio_client import RetryConfig, Timeouts
@@ -20,12 +21,6 @@ ONE_ATTEMPT = RetryConfig(max_attempts=1)
 # A connect timeout far shorter than the waits below for a free connection.
 SHORT_CONNECT = Timeouts(connect=0.5, read=30)
 STALL = 2.0
-
-
-async def started(proxy: FaultProxy, requests: int) -> None:
-    """Return once ``requests`` requests have reached the proxy."""
-    while proxy.stats.requests < requests:
-        await asyncio.sleep(0.01)
 
 
 async def test_no_task_gets_two_requests_ahead_of_another(local: ServerInfo) -> None:
@@ -78,7 +73,7 @@ async def test_waiting_for_a_connection_is_not_a_connect_timeout(
             await client.create_bucket(bucket_name)
             proxy.reset_stats()
             held = asyncio.create_task(client.put_object(bucket_name, "slow", b"slow"))
-            await started(proxy, 1)
+            await until(lambda: proxy.stats.requests >= 1, "the stalled PUT at the proxy")
             await client.put_object(bucket_name, "waiting", b"waited")
             await held
             assert (await client.get_object(bucket_name, "waiting"))["body"] == b"waited"

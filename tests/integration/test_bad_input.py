@@ -130,7 +130,7 @@ async def test_part_below_minimum_at_completion(upload: MultipartUpload, proxy: 
 
 async def test_server_refuses_small_parts_too(client: S3Client, upload: MultipartUpload) -> None:
     """With the local check off, SeaweedFS itself says EntityTooSmall."""
-    client.min_part_size = 0
+    client.capabilities.min_part_size = 0
     await upload.upload_part(1, b"too small")
     await upload.upload_part(2, b"tail")
     with pytest.raises(S3InvalidPartError) as caught:

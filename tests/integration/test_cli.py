@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy, FaultRule, matching
+from polling import wait_until
 from servers import ServerInfo
 
 from s3_asyncio_client import Client
@@ -219,10 +219,14 @@ def test_killed_cp_resumes(local: ServerInfo, bucket_name: str, tmp_path: Path) 
             f"s3://{bucket_name}/big.bin",
         ]
         first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while proxy.stats.forwarded < 4 and time.monotonic() < deadline:  # create + 3 parts
-            time.sleep(0.05)
-        time.sleep(0.3)
+        journals = tmp_path / "cache" / "s3-asyncio-client" / "uploads"
+
+        def three_parts_journaled() -> bool:
+            assert first.poll() is None, first.communicate()
+            lines = sum(len(p.read_text().splitlines()) for p in journals.glob("*.json"))
+            return lines >= 4  # the header and parts 1..3 (4..6 stall)
+
+        wait_until(three_parts_journaled, "parts 1 to 3 in the journal")
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
         proxy.set_rules([])

@@ -127,7 +127,7 @@ def test_abandoned_chunk_iterator_releases_its_stream(client: Client, bucket: Bu
     async def open_streams() -> int:  # tasks on the loop other than this one
         return len(asyncio.all_tasks()) - 1
 
-    portal = client._core.portal
+    portal = client._runner.portal
     obj = bucket.object("abandon.bin")
     obj.put_content(os.urandom(2 * MiB))
     reader = obj.get_reader()
@@ -322,5 +322,5 @@ def test_sync_call_from_the_loop_thread_raises(client: Client, bucket: Bucket) -
         return bucket.exists()
 
     with pytest.raises(RuntimeError, match="own event loop thread"):
-        client._core.portal.call(nested)
+        client._runner.portal.call(nested)
     assert bucket.exists()

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import traceback
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from polling import wait_for_child
 from servers import ServerInfo
 
 from s3_asyncio_client import Client
@@ -222,19 +222,6 @@ def test_unclosed_client_is_closed_at_exit(s3_server: ServerInfo, bucket_name: s
     assert outcome == (0, "left open\n", ""), result.stderr
 
 
-def _wait_for_child(pid: int) -> int:
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"child {pid} did not finish in {DEADLINE} s")
-
-
 def test_forked_child_gets_a_fresh_loop_and_works(s3_server: ServerInfo, bucket_name: str) -> None:
     """The child uses the parent's Client (and a multipart upload the parent started)
     on its own loop and connections; the parent carries on afterwards."""
@@ -271,7 +258,7 @@ def test_forked_child_gets_a_fresh_loop_and_works(s3_server: ServerInfo, bucket_
                 os._exit(code)
         os.close(write_end)
         with os.fdopen(read_end, "rb") as pipe:
-            code = _wait_for_child(pid)
+            code = wait_for_child(pid, DEADLINE)
             report = pipe.read().decode()
         assert code == 0, report
         assert portal_threads() == parent_loop_thread  # the parent's loop carries on

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3InvalidRequestError
 from s3_asyncio_client.protocol.addressing import Endpoint, encode_query
+from s3_asyncio_client.protocol.errors import LocalProtocolError
 
 AWS = "https://s3.eu-west-1.amazonaws.com"
 
@@ -25,18 +25,18 @@ AWS = "https://s3.eu-west-1.amazonaws.com"
     ],
 )
 def test_bad_endpoint_urls_are_refused_naming_them(url: str) -> None:
-    with pytest.raises(S3InvalidRequestError, match=f"got {url!r}"):
+    with pytest.raises(LocalProtocolError, match=f"got {url!r}"):
         Endpoint(url)
 
 
 def test_bad_addressing_is_refused_naming_it() -> None:
-    with pytest.raises(S3InvalidRequestError, match="got 'dns'"):
+    with pytest.raises(LocalProtocolError, match="got 'dns'"):
         Endpoint(AWS, addressing="dns")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:abc", "http://127.0.0.1:99999"])
 def test_bad_port_is_refused(url: str) -> None:
-    with pytest.raises(S3InvalidRequestError):
+    with pytest.raises(LocalProtocolError):
         Endpoint(url)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3ServerError
 from s3_asyncio_client.protocol.documents import S3_NAMESPACE, parse_xml, render, representable
+from s3_asyncio_client.protocol.errors import RemoteProtocolError
 
 REFUSED = "refusing an XML document with a DOCTYPE or ENTITY declaration"
 
@@ -50,7 +50,7 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0" encoding="UTF-8"?>
 )
 def test_doctype_and_entity_documents_are_refused_before_parsing(body: bytes) -> None:
     # The message is the pre-check's own, not an expat error: nothing was parsed.
-    with pytest.raises(S3ServerError, match=REFUSED):
+    with pytest.raises(RemoteProtocolError, match=REFUSED):
         parse_xml(body)
 
 
@@ -60,7 +60,7 @@ def test_utf16_entity_document_is_refused() -> None:
         '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
         "<r>&b;</r>"
     ).encode("utf-16")
-    with pytest.raises(S3ServerError):
+    with pytest.raises(RemoteProtocolError):
         parse_xml(body)
 
 
@@ -68,7 +68,7 @@ def test_utf16_entity_document_is_refused() -> None:
     "body", [b"", b"   ", b"<Error><Code>x</Code>", b"<a></b>", b"\xff\xfe\x00garbage", b"text"]
 )
 def test_malformed_documents_are_server_errors(body: bytes) -> None:
-    with pytest.raises(S3ServerError, match="malformed XML reply"):
+    with pytest.raises(RemoteProtocolError, match="malformed XML reply"):
         parse_xml(body)
 
 
@@ -202,19 +202,19 @@ def test_references_inside_cdata_stay_text() -> None:
 
 def test_strict_parser_refuses_references_to_control_characters() -> None:
     """A request document: S3 answers MalformedXML to ``&#x1;`` in one."""
-    with pytest.raises(S3ServerError, match="malformed XML reply"):
+    with pytest.raises(RemoteProtocolError, match="malformed XML reply"):
         parse_xml(b"<Delete><Object><Key>a&#x1;b</Key></Object></Delete>", strict=True)
     assert parse_xml(b"<K>a&#13;b</K>", strict=True).text == "a\rb"
 
 
 def test_references_to_characters_nothing_can_carry_stay_malformed() -> None:
     for body in (b"<K>&#xD800;</K>", b"<K>&#x110000;</K>"):
-        with pytest.raises(S3ServerError, match="malformed XML reply"):
+        with pytest.raises(RemoteProtocolError, match="malformed XML reply"):
             parse_xml(body)
 
 
 def test_parser_reads_raw_control_characters_some_servers_send() -> None:
     body = b"<R><Key>d\x02e\x1f&#x1;</Key></R>"
     assert parse_xml(body).find_text("Key") == "d\x02e\x1f\x01"
-    with pytest.raises(S3ServerError, match="malformed XML reply"):
+    with pytest.raises(RemoteProtocolError, match="malformed XML reply"):
         parse_xml(body, strict=True)

@@ -26,14 +26,14 @@ from s3_asyncio_client.exceptions import (
     S3SlowDownError,
     S3TimeoutError,
 )
-from s3_asyncio_client.protocol.errors import (
+from s3_asyncio_client.protocol.http import HttpResponse
+from s3_asyncio_client.protocol.signing import Credentials
+from s3_asyncio_client.transport.errors import (
     error_from_response,
     is_retryable,
     is_throttle,
     response_error,
 )
-from s3_asyncio_client.protocol.http import HttpResponse
-from s3_asyncio_client.protocol.signing import Credentials
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -7,8 +7,10 @@ import pickle
 import pytest
 
 from s3_asyncio_client.exceptions import S3IntegrityError, S3LengthError
+from s3_asyncio_client.protocol.errors import RemoteLengthError, RemoteProtocolError
 from s3_asyncio_client.protocol.lengths import ByteSpan, object_span, parse_body_span, parse_length
 from s3_asyncio_client.protocol.limits import MAX_OBJECT_SIZE
+from s3_asyncio_client.transport.errors import s3_error
 
 
 @pytest.mark.parametrize(
@@ -24,11 +26,21 @@ def test_lengths_that_parse(value: str, expected: int) -> None:
      str(MAX_OBJECT_SIZE + 1), "9" * 21, "9" * 5000],
 )  # fmt: skip
 def test_lengths_that_do_not(value: str | None) -> None:
-    with pytest.raises(S3LengthError, match="malformed reply: Content-Length is") as caught:
+    with pytest.raises(RemoteLengthError, match="malformed reply: Content-Length is") as caught:
         parse_length(value, "Content-Length", bucket="b", key="k")
-    error = caught.value
+    neutral = caught.value
+    assert isinstance(neutral, RemoteProtocolError)
+    assert (neutral.value, neutral.bucket, neutral.key) == (value, "b", "k")
+    again = pickle.loads(pickle.dumps(neutral))
+    assert (type(again), again.value, again.key) == (RemoteLengthError, value, "k")
+    error = s3_error(neutral)  # what the client raises for it
     assert isinstance(error, S3IntegrityError)
-    assert (error.value, error.bucket, error.key) == (value, "b", "k")
+    assert (error.message, error.value, error.bucket, error.key) == (
+        neutral.message,
+        value,
+        "b",
+        "k",
+    )
     again = pickle.loads(pickle.dumps(error))
     assert (type(again), again.value, again.key) == (S3LengthError, value, "k")
 
@@ -38,7 +50,7 @@ def test_object_span() -> None:
     assert object_span({"content-length": "0"}, False) == ByteSpan(0, -1, 0)
     ranged = {"content-length": "5", "content-range": "bytes 5-9/20"}
     assert object_span(ranged, True) == ByteSpan(5, 9, 20)
-    with pytest.raises(S3LengthError, match="Content-Range is missing"):
+    with pytest.raises(RemoteLengthError, match="Content-Range is missing"):
         object_span({"content-length": "5"}, True)
 
 
@@ -48,13 +60,13 @@ def test_object_span() -> None:
      "bytes 5-9/20 ", "items 5-9/20", f"bytes 0-4/{MAX_OBJECT_SIZE + 1}"],
 )  # fmt: skip
 def test_malformed_content_ranges(content_range: str) -> None:
-    with pytest.raises(S3LengthError) as caught:
+    with pytest.raises(RemoteLengthError) as caught:
         object_span({"content-length": "5", "content-range": content_range}, True)
     assert caught.value.value == content_range
 
 
 def test_a_content_range_and_a_content_length_must_agree() -> None:
-    with pytest.raises(S3LengthError, match="not the 6 bytes of Content-Length"):
+    with pytest.raises(RemoteLengthError, match="not the 6 bytes of Content-Length"):
         object_span({"content-length": "6", "content-range": "bytes 5-9/20"}, False)
 
 
@@ -105,5 +117,5 @@ def test_replies_that_hold_what_was_asked(
 def test_replies_that_do_not(
     asked: tuple[int, int | None] | None, status: int, headers: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(S3LengthError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(RemoteLengthError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_body_span(status, headers, asked, bucket="b", key="k")

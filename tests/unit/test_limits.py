@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3InvalidRequestError
+from s3_asyncio_client.protocol.errors import LocalProtocolError
 from s3_asyncio_client.protocol.limits import (
     MAX_OBJECT_SIZE,
     check_int,
@@ -75,18 +75,18 @@ def test_requested_part_size_is_raised_only_when_needed(
 
 @pytest.mark.parametrize("requested", [0, 1, 5 * MiB - 1, 5 * GiB + 1, -5 * MiB])
 def test_unsupported_part_size_is_refused_naming_it(requested: int) -> None:
-    with pytest.raises(S3InvalidRequestError, match=rf"part size {re.escape(str(requested))} "):
+    with pytest.raises(LocalProtocolError, match=rf"part size {re.escape(str(requested))} "):
         plan_part_size(1024, requested)
 
 
 @pytest.mark.parametrize("size", [MAX + 1, 60 * TiB])
 def test_object_beyond_the_multipart_limit_is_refused(size: int) -> None:
-    with pytest.raises(S3InvalidRequestError, match=f"object of {size} bytes exceeds"):
+    with pytest.raises(LocalProtocolError, match=f"object of {size} bytes exceeds"):
         plan_part_size(size)
 
 
 def test_negative_size_is_refused() -> None:
-    with pytest.raises(S3InvalidRequestError, match="size must be >= 0, got -1"):
+    with pytest.raises(LocalProtocolError, match="size must be >= 0, got -1"):
         plan_part_size(-1)
 
 
@@ -153,13 +153,13 @@ def test_check_int_accepts(value: int, low: int, high: int | None) -> None:
     ],
 )
 def test_check_int_refuses(value: object, low: int, high: int | None, message: str) -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape(message)):
+    with pytest.raises(LocalProtocolError, match=re.escape(message)):
         check_int(value, "max_keys", low, high)
 
 
 def test_check_text() -> None:
     assert check_text("x", "token") == "x"
-    with pytest.raises(S3InvalidRequestError, match="token must be a non-empty string, got ''"):
+    with pytest.raises(LocalProtocolError, match="token must be a non-empty string, got ''"):
         check_text("", "token")
-    with pytest.raises(S3InvalidRequestError, match="token must be a non-empty string, got b'x'"):
+    with pytest.raises(LocalProtocolError, match="token must be a non-empty string, got b'x'"):
         check_text(b"x", "token")

@@ -4,15 +4,14 @@ refusing calls from its own thread, starting afresh in a forked child."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import threading
-import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from polling import wait_for_child
 
 from s3_asyncio_client.sync.portal import Portal
 
@@ -327,19 +326,6 @@ def test_iterate_raises_what_the_iterator_raises(portal: Portal) -> None:
         next(items)
 
 
-def _wait_for_child(pid: int, deadline: float) -> int:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"child {pid} did not finish in {deadline} s")
-
-
 async def loop_id() -> int:
     return id(asyncio.get_running_loop())
 
@@ -366,7 +352,7 @@ def test_forked_child_gets_a_fresh_loop(portal: Portal) -> None:
             os._exit(code)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
-        assert _wait_for_child(pid, DEADLINE) == 0
+        assert wait_for_child(pid, DEADLINE) == 0
         assert pipe.read() == b"True ok []"
     assert portal.call(loop_id) == parent_loop  # the parent's loop is untouched
 

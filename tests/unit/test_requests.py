@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3InvalidRequestError
 from s3_asyncio_client.protocol import requests
 from s3_asyncio_client.protocol.addressing import Endpoint
 from s3_asyncio_client.protocol.documents import parse_xml
+from s3_asyncio_client.protocol.errors import LocalProtocolError
 from s3_asyncio_client.protocol.http import HttpRequest
 from s3_asyncio_client.protocol.requests import (
     build_abort_multipart_upload,
@@ -256,7 +256,7 @@ def test_empty_body_content_md5_is_the_md5_of_nothing() -> None:
 
 
 def test_unknown_checksum_algorithm_is_an_invalid_request() -> None:
-    with pytest.raises(S3InvalidRequestError, match="md5"):
+    with pytest.raises(LocalProtocolError, match="md5"):
         build_put_object(LOCAL, "bucket", "k", b"x", checksum="md5")  # type: ignore[arg-type]
 
 
@@ -277,7 +277,7 @@ def test_get_object_range(byte_range: tuple[int, int | None], header: str) -> No
 
 @pytest.mark.parametrize("byte_range", [(5, 3), (-5, 10), (-1, 0)])
 def test_get_object_bad_range_is_refused(byte_range: tuple[int, int | None]) -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape(repr(byte_range))):
+    with pytest.raises(LocalProtocolError, match=re.escape(repr(byte_range))):
         build_get_object(LOCAL, "bucket", "k", byte_range=byte_range)
 
 
@@ -315,16 +315,16 @@ def test_object_headers() -> None:
     ],
 )
 def test_non_ascii_metadata_is_refused_naming_the_value(metadata: dict[str, str], bad: str) -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape(bad)):
+    with pytest.raises(LocalProtocolError, match=re.escape(bad)):
         build_put_object(LOCAL, "bucket", "k", b"", metadata=metadata)
-    with pytest.raises(S3InvalidRequestError, match=re.escape(bad)):
+    with pytest.raises(LocalProtocolError, match=re.escape(bad)):
         build_create_multipart_upload(LOCAL, "bucket", "k", metadata=metadata)
-    with pytest.raises(S3InvalidRequestError, match=re.escape(bad)):
+    with pytest.raises(LocalProtocolError, match=re.escape(bad)):
         build_copy_object(LOCAL, "src", "a", "bucket", "k", metadata=metadata)
 
 
 def test_non_string_metadata_value_is_refused() -> None:
-    with pytest.raises(S3InvalidRequestError, match="42"):
+    with pytest.raises(LocalProtocolError, match="42"):
         build_put_object(LOCAL, "bucket", "k", b"", metadata={"n": 42})  # type: ignore[dict-item]
 
 
@@ -381,9 +381,9 @@ def test_copy_object_virtual_host_and_source_with_special_keys() -> None:
 
 
 def test_copy_object_validates_the_source() -> None:
-    with pytest.raises(S3InvalidRequestError):
+    with pytest.raises(LocalProtocolError):
         build_copy_object(LOCAL, "src", "", "bucket", "k")
-    with pytest.raises(S3InvalidRequestError, match="'bad bucket'"):
+    with pytest.raises(LocalProtocolError, match="'bad bucket'"):
         build_copy_object(LOCAL, "bad bucket", "a", "bucket", "k")
 
 
@@ -489,18 +489,18 @@ def test_delete_objects_quiet_virtual_host() -> None:
 
 def test_delete_objects_key_limits() -> None:
     assert len(parse_xml(build_delete_objects(LOCAL, "b", ["k"] * 1000).body).children()) == 1001
-    with pytest.raises(S3InvalidRequestError, match="got 1001"):
+    with pytest.raises(LocalProtocolError, match="got 1001"):
         build_delete_objects(LOCAL, "bucket", [f"k{i}" for i in range(1001)])
-    with pytest.raises(S3InvalidRequestError, match="got 0"):
+    with pytest.raises(LocalProtocolError, match="got 0"):
         build_delete_objects(LOCAL, "bucket", [])
-    with pytest.raises(S3InvalidRequestError, match="key must be a non-empty string"):
+    with pytest.raises(LocalProtocolError, match="key must be a non-empty string"):
         build_delete_objects(LOCAL, "bucket", ["ok", ""])
-    with pytest.raises(S3InvalidRequestError, match="invalid bucket name"):
+    with pytest.raises(LocalProtocolError, match="invalid bucket name"):
         build_delete_objects(LOCAL, "a/b", ["ok"])
 
 
 def test_delete_objects_refuses_a_bare_string() -> None:
-    with pytest.raises(S3InvalidRequestError):
+    with pytest.raises(LocalProtocolError):
         build_delete_objects(LOCAL, "bucket", "logs")
 
 
@@ -512,7 +512,7 @@ def test_delete_objects_key_with_carriage_return_survives_xml() -> None:
 
 def test_delete_objects_key_with_control_character_is_refused() -> None:
     """S3 answers MalformedXML to ``&#x1;`` in a request document: refused here first."""
-    with pytest.raises(S3InvalidRequestError, match="XML cannot carry"):
+    with pytest.raises(LocalProtocolError, match="XML cannot carry"):
         build_delete_objects(LOCAL, "bucket", ["a\x01b"])
 
 
@@ -582,7 +582,7 @@ def test_upload_part_copy() -> None:
 
 
 def test_upload_part_copy_bad_range() -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape("(9, 3)")):
+    with pytest.raises(LocalProtocolError, match=re.escape("(9, 3)")):
         build_upload_part_copy(LOCAL, "bucket", "k", "u", 1, "src", "s", byte_range=(9, 3))
 
 
@@ -632,7 +632,7 @@ def test_complete_multipart_upload_with_part_checksums() -> None:
 
 @pytest.mark.parametrize("parts", [[], [(0, '"e"')], [(10001, '"e"')]])
 def test_complete_multipart_upload_validates_parts(parts: list[tuple[int, str]]) -> None:
-    with pytest.raises(S3InvalidRequestError):
+    with pytest.raises(LocalProtocolError):
         build_complete_multipart_upload(LOCAL, "bucket", "k", "u", parts)
 
 
@@ -650,51 +650,51 @@ def test_abort_multipart_upload() -> None:
 
 @pytest.mark.parametrize("bad", [0, 10001, -1, True, False, "1", 1.0, None])
 def test_bad_part_numbers_are_refused(bad: object) -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape(f"got {bad!r}")):
+    with pytest.raises(LocalProtocolError, match=re.escape(f"got {bad!r}")):
         build_upload_part(LOCAL, "bucket", "k", "u", bad, b"")  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=re.escape(f"got {bad!r}")):
+    with pytest.raises(LocalProtocolError, match=re.escape(f"got {bad!r}")):
         build_upload_part_copy(LOCAL, "bucket", "k", "u", bad, "s", "k")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", ["", None, 5])
 def test_bad_upload_ids_are_refused(bad: object) -> None:
     pattern = re.escape(f"upload_id must be a non-empty string, got {bad!r}")
-    with pytest.raises(S3InvalidRequestError, match=pattern):
+    with pytest.raises(LocalProtocolError, match=pattern):
         build_upload_part(LOCAL, "bucket", "k", bad, 1, b"")  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=pattern):
+    with pytest.raises(LocalProtocolError, match=pattern):
         build_list_parts(LOCAL, "bucket", "k", bad)  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=pattern):
+    with pytest.raises(LocalProtocolError, match=pattern):
         build_complete_multipart_upload(LOCAL, "bucket", "k", bad, [(1, "e")])  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=pattern):
+    with pytest.raises(LocalProtocolError, match=pattern):
         build_abort_multipart_upload(LOCAL, "bucket", "k", bad)  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=pattern):
+    with pytest.raises(LocalProtocolError, match=pattern):
         build_upload_part_copy(LOCAL, "bucket", "k", bad, 1, "s", "k")  # type: ignore[arg-type]
 
 
 def test_empty_key_is_refused() -> None:
-    with pytest.raises(S3InvalidRequestError, match="key must be a non-empty string, got ''"):
+    with pytest.raises(LocalProtocolError, match="key must be a non-empty string, got ''"):
         build_get_object(LOCAL, "bucket", "")
-    with pytest.raises(S3InvalidRequestError, match="got None"):
+    with pytest.raises(LocalProtocolError, match="got None"):
         build_put_object(LOCAL, "bucket", None, b"")  # type: ignore[arg-type]
 
 
 def test_key_length_is_counted_in_utf8_bytes() -> None:
     assert build_get_object(LOCAL, "b", "a" * 1024).url == f"{L}/b/{'a' * 1024}"
     assert build_get_object(LOCAL, "b", "é" * 512).url == f"{L}/b/{'%C3%A9' * 512}"
-    with pytest.raises(S3InvalidRequestError, match="key is 1025 bytes long"):
+    with pytest.raises(LocalProtocolError, match="key is 1025 bytes long"):
         build_get_object(LOCAL, "b", "a" * 1025)
-    with pytest.raises(S3InvalidRequestError, match="key is 1026 bytes long"):
+    with pytest.raises(LocalProtocolError, match="key is 1026 bytes long"):
         build_put_object(LOCAL, "b", "é" * 513, b"")
 
 
 def test_bad_key_error_carries_the_bucket() -> None:
-    with pytest.raises(S3InvalidRequestError) as caught:
+    with pytest.raises(LocalProtocolError) as caught:
         build_head_object(LOCAL, "my-bucket", "")
     assert caught.value.bucket == "my-bucket"
 
 
 def test_key_with_lone_surrogate_is_an_invalid_request() -> None:
-    with pytest.raises(S3InvalidRequestError):
+    with pytest.raises(LocalProtocolError):
         build_get_object(LOCAL, "bucket", "a\ud800b")
 
 
@@ -702,11 +702,11 @@ def test_key_with_lone_surrogate_is_an_invalid_request() -> None:
     "bucket", ["", "a/b", "a b", "tab\tname", "new\nline", "x" * 256, None, 123]
 )
 def test_invalid_bucket_names_are_refused(bucket: object) -> None:
-    with pytest.raises(S3InvalidRequestError, match=re.escape(repr(bucket))):
+    with pytest.raises(LocalProtocolError, match=re.escape(repr(bucket))):
         build_head_bucket(LOCAL, bucket)  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=re.escape(repr(bucket))):
+    with pytest.raises(LocalProtocolError, match=re.escape(repr(bucket))):
         build_get_object(LOCAL, bucket, "k")  # type: ignore[arg-type]
-    with pytest.raises(S3InvalidRequestError, match=re.escape(repr(bucket))):
+    with pytest.raises(LocalProtocolError, match=re.escape(repr(bucket))):
         build_list_objects_v2(LOCAL, bucket)  # type: ignore[arg-type]
 
 
@@ -715,6 +715,6 @@ def test_virtual_addressing_never_changes_the_host(bucket: str) -> None:
     endpoint = Endpoint("https://s3.eu-west-1.amazonaws.com", addressing="virtual")
     try:
         request = build_get_object(endpoint, bucket, "k")
-    except S3InvalidRequestError:
+    except LocalProtocolError:
         return
     assert urlsplit(request.url).hostname == "s3.eu-west-1.amazonaws.com"

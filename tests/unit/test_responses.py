@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from s3_asyncio_client.exceptions import S3LengthError, S3ServerError
 from s3_asyncio_client.protocol import responses
+from s3_asyncio_client.protocol.errors import RemoteLengthError, RemoteProtocolError
 from s3_asyncio_client.protocol.http import HttpResponse
 from s3_asyncio_client.protocol.responses import (
     parse_complete_multipart_upload,
@@ -92,7 +92,7 @@ def test_list_buckets_empty(body: bytes) -> None:
 
 
 def test_malformed_reply_is_a_server_error() -> None:
-    with pytest.raises(S3ServerError, match="malformed XML reply"):
+    with pytest.raises(RemoteProtocolError, match="malformed XML reply"):
         parse_list_buckets(_ok(b"<ListAllMyBucketsResult><Buckets>"))
 
 
@@ -197,7 +197,7 @@ def test_head_object_without_headers() -> None:
     ],
 )
 def test_head_object_lengths_missing_or_at_odds_are_refused(headers: dict[str, str]) -> None:
-    with pytest.raises(S3LengthError) as caught:
+    with pytest.raises(RemoteLengthError) as caught:
         parse_head_object(HttpResponse(200, headers), bucket="b", key="k")
     assert (caught.value.bucket, caught.value.key) == ("b", "k")
 
@@ -208,9 +208,9 @@ def test_get_object_lengths() -> None:
     assert (info["etag"], info["content_length"]) == ('"e"', 3)
     whole = parse_get_object(HttpResponse(200, {"content-length": "3"}, b"abc"), None)
     assert whole["content_length"] == 3
-    with pytest.raises(S3LengthError, match="the body is 2 bytes"):
+    with pytest.raises(RemoteLengthError, match="the body is 2 bytes"):
         parse_get_object(HttpResponse(206, headers, b"ab"), (10, 12))
-    with pytest.raises(S3LengthError, match="asked for bytes 10-11"):
+    with pytest.raises(RemoteLengthError, match="asked for bytes 10-11"):
         parse_get_object(HttpResponse(206, headers, b"abc"), (10, 11))
 
 
@@ -308,7 +308,7 @@ def test_list_objects_v2_empty_bucket() -> None:
 @pytest.mark.parametrize("size", ["big", "-1", "", "+5", " 5", "\u0663", "9" * 20])
 def test_list_objects_v2_bad_size_is_a_length_error(size: str) -> None:
     body = f"<ListBucketResult><Contents><Key>k</Key><Size>{size}</Size></Contents>"
-    with pytest.raises(S3LengthError, match="the <Size> of 'k'") as caught:
+    with pytest.raises(RemoteLengthError, match="the <Size> of 'k'") as caught:
         parse_list_objects_v2(_ok(body.encode() + b"</ListBucketResult>"))
     assert caught.value.value == size
 
@@ -345,7 +345,7 @@ def test_list_objects_v2_keys_are_raw_unless_the_reply_says_encoded() -> None:
 
 
 def test_list_objects_v2_badly_encoded_key_is_a_server_error() -> None:
-    with pytest.raises(S3ServerError, match="not URL-encoded UTF-8"):
+    with pytest.raises(RemoteProtocolError, match="not URL-encoded UTF-8"):
         parse_list_objects_v2(_listing("<EncodingType>url</EncodingType>", _content("%FF")))
 
 
@@ -443,7 +443,7 @@ def test_create_multipart_upload() -> None:
     ],
 )
 def test_create_multipart_upload_without_upload_id(body: bytes) -> None:
-    with pytest.raises(S3ServerError, match="no UploadId"):
+    with pytest.raises(RemoteProtocolError, match="no UploadId"):
         parse_create_multipart_upload(_ok(body))
 
 

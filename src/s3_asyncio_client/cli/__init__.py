@@ -26,7 +26,7 @@ from ..exceptions import (
     S3NoSuchUploadError,
     S3TimeoutError,
 )
-from ..sync.loops import new_event_loop
+from ..sync import new_event_loop
 from .output import echo
 
 __all__ = ["Settings", "main", "run"]

@@ -131,7 +131,7 @@ def _make_file(path: Path, size: int) -> None:
 
 def _notebook_workflow(endpoint: str, access_key: str, secret_key: str) -> None:
     """The seed notebook's multipart workflow, through the synchronous Client."""
-    from ..sync.fluent import Client
+    from ..sync import Client
 
     with Client(endpoint, access_key=access_key, secret_key=secret_key) as client:
         bucket = client.bucket("multipart-demo-bck").create(exist_ok=True)

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import click
 
-from ..client.listing import iter_object_pages
 from . import Settings, parse_s3_url, run
 from .output import echo
 from .progress import human_size
@@ -50,7 +49,7 @@ def ls(settings: Settings, url: str | None, recursive: bool, exact: bool) -> Non
                 async for item in client.iter_objects(bucket, prefix=prefix or None):
                     echo(f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}")
                 return
-            pages = iter_object_pages(client, bucket, prefix=prefix or None, delimiter="/")
+            pages = client.iter_object_pages(bucket, prefix=prefix or None, delimiter="/")
             async for page in pages:
                 for common in page["common_prefixes"]:
                     echo(f"{'PRE':>32}  {common}")

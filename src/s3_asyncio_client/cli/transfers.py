@@ -14,11 +14,9 @@ from pathlib import Path, PurePosixPath
 
 import click
 
-from ..client import S3Client
+from ..client import ObjectSummary, S3Client
 from ..config import TransferConfig
-from ..engine.fanout import in_task_group
 from ..exceptions import S3InvalidRequestError
-from ..protocol.responses import ObjectSummary
 from . import Settings, parse_s3_url, run
 from .output import echo
 from .progress import Reporter, parse_size
@@ -95,17 +93,21 @@ class _Copier:
 
 
 async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> None:
+    """``action(*args)`` for each of ``work``, ``jobs`` at a time; the first failure
+    cancels the rest and is raised as itself (each transfer already reports one
+    error, so the group holds the failures of files, not of parts)."""
     slots = asyncio.Semaphore(jobs)
 
     async def one(args: tuple[object, ...]) -> None:
         async with slots:
             await action(*args)  # type: ignore[operator]
 
-    async def start(group: asyncio.TaskGroup) -> None:
-        for args in work:
-            group.create_task(one(args))
-
-    await in_task_group(start)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for args in work:
+                group.create_task(one(args))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def _cp(

@@ -1,7 +1,37 @@
 """The asyncio client: ``S3Client`` (every operation), ``MultipartUpload`` (one
-multipart upload) and the paginators behind the listings (``listing``)."""
+multipart upload) and the paginators behind the listings (``listing``).
 
+This package's ``__all__`` is the public async API the sync facade and the CLI are
+built on: the client, the types its operations take and return, and the checks it
+makes on names (each raises S3InvalidRequestError naming the value), for callers
+that want them before the first request.
+"""
+
+from ..engine.upload import TransferResult
+from ..protocol.http import Body
+from ..protocol.responses import ListObjectsPage, ObjectInfo, ObjectSummary, PartInfo, PutResult
+from ..transport import StreamingResponse
+from .capabilities import EndpointCapabilities
+from .checks import check_bucket, check_key, check_part_number
 from .multipart import MultipartUpload, UploadResult
 from .s3client import Checksum, GetObjectResult, S3Client
 
-__all__ = ["Checksum", "GetObjectResult", "MultipartUpload", "S3Client", "UploadResult"]
+__all__ = [
+    "Body",
+    "Checksum",
+    "EndpointCapabilities",
+    "GetObjectResult",
+    "ListObjectsPage",
+    "MultipartUpload",
+    "ObjectInfo",
+    "ObjectSummary",
+    "PartInfo",
+    "PutResult",
+    "S3Client",
+    "StreamingResponse",
+    "TransferResult",
+    "UploadResult",
+    "check_bucket",
+    "check_key",
+    "check_part_number",
+]

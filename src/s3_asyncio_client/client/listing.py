@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..exceptions import S3NoSuchUploadError, S3PaginationError
 from ..protocol import requests as build
 from ..protocol import responses as parse
 from ..protocol.responses import ListObjectsPage, ObjectSummary, UploadInfo
+from ..transport.errors import maps_protocol_errors
 
 if TYPE_CHECKING:
     from .s3client import S3Client
@@ -111,6 +112,7 @@ async def iter_objects(
                 yield item
 
 
+@maps_protocol_errors  # iterated past S3Client's protocol_edge
 async def iter_multipart_uploads(
     client: S3Client, bucket: str, *, prefix: str | None = None
 ) -> AsyncIterator[UploadInfo]:
@@ -126,9 +128,7 @@ async def iter_multipart_uploads(
             key_marker=key_marker,
             upload_id_marker=upload_id_marker,
         )
-        page = parse.parse_list_multipart_uploads(
-            await client.transport.send(request, bucket=bucket)
-        )
+        page = parse.parse_list_multipart_uploads(await client._send(request, bucket))
         for upload in page["uploads"]:
             yield upload
         key_marker = page["next_key_marker"]
@@ -139,19 +139,16 @@ async def iter_multipart_uploads(
 
 
 async def abort_stale_uploads(
-    client: S3Client, bucket: str, *, older_than: timedelta, prefix: str | None = None
+    client: S3Client, bucket: str, *, cutoff: datetime, prefix: str | None = None
 ) -> list[UploadInfo]:
-    """Abort every upload under ``prefix`` initiated before now - ``older_than``."""
-    from .multipart import MultipartUpload
-
-    cutoff = client.transport.now() - older_than
+    """Abort every upload under ``prefix`` initiated before ``cutoff``."""
     stale = [
         upload
         async for upload in iter_multipart_uploads(client, bucket, prefix=prefix)
         if _initiated(upload) < cutoff
     ]
     for upload in stale:
-        handle = MultipartUpload(client, bucket, upload["key"], upload["upload_id"])
+        handle = client.attach_multipart_upload(bucket, upload["key"], upload["upload_id"])
         with contextlib.suppress(S3NoSuchUploadError):  # gone meanwhile: fine
             await handle.abort()
     return stale

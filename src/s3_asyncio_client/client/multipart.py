@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..engine import integrity
+from ..engine.ports import Data, UploadResult, check_data
 from ..exceptions import (
     S3Error,
     S3IntegrityError,
@@ -27,10 +28,9 @@ from ..exceptions import (
 from ..protocol import requests as build
 from ..protocol import responses as parse
 from ..protocol.checksums import multipart_etag
-from ..protocol.http import Body
 from ..protocol.limits import check_part_number, check_text
 from ..protocol.responses import CompleteResult, PartInfo
-from ..transport.file_region import FileRegion
+from ..transport.errors import protocol_edge
 from .listing import Pages
 
 if TYPE_CHECKING:
@@ -43,11 +43,7 @@ __all__ = ["MultipartUpload", "UploadResult"]
 _INTEGRITY_ATTEMPTS = 3
 
 
-class UploadResult(CompleteResult):
-    parts_count: int
-    size: int
-
-
+@protocol_edge  # the protocol layer's errors become S3Errors here
 class MultipartUpload:
     """A multipart upload. Re-attach to one in progress with
     ``MultipartUpload(client, bucket, key, upload_id)`` (then ``await list_parts()``
@@ -85,6 +81,11 @@ class MultipartUpload:
         )
 
     @property
+    def is_open(self) -> bool:
+        """Neither completed nor aborted yet."""
+        return self._state == "open"
+
+    @property
     def parts(self) -> list[PartInfo]:
         """Parts the server accepted, sorted by part number."""
         return [self._parts[number] for number in sorted(self._parts)]
@@ -118,7 +119,7 @@ class MultipartUpload:
     async def upload_part(
         self,
         part_number: int,
-        data: Body | FileRegion,
+        data: Data,
         *,
         checksum_value: str | None = None,
         on_sent: Callable[[int], None] | None = None,
@@ -130,10 +131,7 @@ class MultipartUpload:
         ``on_sent(n)`` sees body bytes go out (negative when a retry takes them back).
         """
         check_part_number(part_number)
-        if not isinstance(data, bytes | bytearray | memoryview | FileRegion):
-            raise S3InvalidRequestError(
-                f"part data must be bytes, bytearray or memoryview, got {type(data).__name__}"
-            )
+        check_data(data, "part data")
         self._check_open()
         for attempt in range(_INTEGRITY_ATTEMPTS):
             request = build.build_upload_part(
@@ -145,12 +143,10 @@ class MultipartUpload:
                 data,
                 checksum=self.checksum,
                 checksum_value=checksum_value,
-                content_md5=self.client.checksums_ignored,
+                content_md5=self.client.capabilities.checksums_ignored,
                 digest_headers=await integrity.digest_headers(self.client, data, self.checksum),
             )
-            response = await self.client.transport.send(
-                request, bucket=self.bucket, key=self.key, on_sent=on_sent
-            )
+            response = await self.client._send(request, self.bucket, self.key, on_sent=on_sent)
             try:
                 await integrity.verify_stored(self.client, request, response, key=self.key)
                 break
@@ -187,7 +183,7 @@ class MultipartUpload:
             source_key,
             byte_range=byte_range,
         )
-        response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        response = await self.client._send(request, self.bucket, self.key)
         size = byte_range[1] - byte_range[0] + 1 if byte_range else 0
         if not byte_range:
             size = (await self.client.head_object(source_bucket, source_key))["content_length"]
@@ -211,7 +207,7 @@ class MultipartUpload:
                 self.upload_id,
                 part_number_marker=marker,
             )
-            response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+            response = await self.client._send(request, self.bucket, self.key)
             page = parse.parse_list_parts(response)
             parts += page["parts"]
             marker = page["next_part_number_marker"]
@@ -226,7 +222,7 @@ class MultipartUpload:
                 bucket=self.bucket,
                 key=self.key,
             )
-        minimum = self.client.min_part_size
+        minimum = self.client.capabilities.min_part_size
         for part in parts[:-1]:
             if part["size"] and part["size"] < minimum:
                 raise S3InvalidPartError(
@@ -258,7 +254,7 @@ class MultipartUpload:
         )
         size = sum(p["size"] for p in parts)
         try:
-            response = await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+            response = await self.client._send(request, self.bucket, self.key)
             result = parse.parse_complete_multipart_upload(response)
         except S3NoSuchUploadError:
             result = await self._completed_already(parts, size)
@@ -297,5 +293,5 @@ class MultipartUpload:
         request = build.build_abort_multipart_upload(
             self.client.endpoint, self.bucket, self.key, self.upload_id
         )
-        await self.client.transport.send(request, bucket=self.bucket, key=self.key)
+        await self.client._send(request, self.bucket, self.key)
         self._state = "aborted"

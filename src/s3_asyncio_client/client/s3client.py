@@ -7,22 +7,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Unpack
 
-from ..config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
+from ..config import Checksum, ConnectionConfig, ConnectionOptions, TransferConfig
 from ..credentials import resolve_settings
-from ..engine import copy, download, integrity, upload
+from ..engine import copy, download, fanout, integrity, upload
+from ..engine.ports import Data, UploadResult, check_data
 from ..engine.upload import Progress, Source, TransferResult
-from ..exceptions import (
-    S3ConflictError,
-    S3InvalidRequestError,
-    S3NoSuchBucketError,
-    S3NoSuchKeyError,
-    S3NotFoundError,
-)
+from ..exceptions import S3ConflictError, S3NoSuchBucketError, S3NoSuchKeyError, S3NotFoundError
 from ..protocol import requests as build
 from ..protocol import responses as parse
-from ..protocol.addressing import Addressing, Endpoint
+from ..protocol.addressing import Endpoint
 from ..protocol.checksums import ChecksumAlgorithm, default_algorithm
 from ..protocol.http import Body, HttpRequest, HttpResponse
 from ..protocol.lengths import parse_body_span
@@ -39,78 +34,67 @@ from ..protocol.responses import (
 )
 from ..protocol.signing import presign_url
 from ..transport import StreamingResponse, Transport
-from ..transport.file_region import FileRegion
+from ..transport.errors import protocol_edge, protocol_errors
+from ..transport.file_region import BufferPool
 from . import listing
-
-if TYPE_CHECKING:
-    from .multipart import MultipartUpload, UploadResult
+from .capabilities import EndpointCapabilities
+from .multipart import MultipartUpload
 
 __all__ = ["Checksum", "GetObjectResult", "S3Client"]
-
-Checksum = ChecksumAlgorithm | Literal["auto"] | None
 
 
 class GetObjectResult(ObjectInfo):
     body: bytes
 
 
+@protocol_edge  # the protocol layer's errors become S3Errors here
 class S3Client:
     """An asyncio S3 client. Use it as ``async with S3Client(...) as client:``.
 
-    Arguments left out come from the environment and ``~/.aws`` (see
-    ``s3_asyncio_client.credentials``). ``checksum`` ("auto": CRC32C when the
-    ``crc32c`` package is installed, else CRC32) is sent with every upload and
-    verified by the server. ``min_part_size`` is checked before a multipart upload is
-    completed; set it to 0 for servers that accept small parts. ``clock`` is the
-    local time source; the skew a server reports (RequestTimeTooSkewed) is added.
+    Connection settings: a ``ConnectionConfig`` as ``connection``, or its fields as
+    keyword arguments (``endpoint_url=``, ``access_key=``, ``region=``, ...), which
+    override it (the result is ``client.connection``); left out, they come from the
+    environment and ``~/.aws`` (see ``s3_asyncio_client.credentials``).
+    ``min_part_size`` is checked before a multipart upload is completed; set it to 0
+    for servers that accept small parts. ``clock`` is the local time source; the
+    skew a server reports (RequestTimeTooSkewed) is added.
     """
 
     def __init__(
         self,
         *,
-        access_key: str | None = None,
-        secret_key: str | None = None,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        session_token: str | None = None,
-        profile: str | None = None,
-        addressing: Addressing = "auto",
-        retry: RetryConfig | None = None,
-        timeouts: Timeouts | None = None,
-        max_connections: int = 32,
-        payload_signing: PayloadSigning = "auto",
-        checksum: Checksum = "auto",
+        connection: ConnectionConfig | None = None,
         min_part_size: int = MIN_PART_SIZE,
         clock: Callable[[], float] = time.time,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
+        self.connection = config = (connection or ConnectionConfig()).with_options(**options)
         settings = resolve_settings(
-            access_key=access_key,
-            secret_key=secret_key,
-            session_token=session_token,
-            region=region,
-            endpoint_url=endpoint_url,
-            profile=profile,
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            session_token=config.session_token,
+            region=config.region,
+            endpoint_url=config.endpoint_url,
+            profile=config.profile,
         )
-        check_int(max_connections, "max_connections", 1)
         check_int(min_part_size, "min_part_size", 0)
-        self.endpoint = Endpoint(settings.endpoint_url, addressing)
+        self.endpoint = Endpoint(settings.endpoint_url, config.addressing)
         self.region = settings.region
         self.checksum: ChecksumAlgorithm | None = (
-            default_algorithm() if checksum == "auto" else checksum
+            default_algorithm() if config.checksum == "auto" else config.checksum
         )
-        self.min_part_size = min_part_size
-        # Set once a server is seen to ignore x-amz-checksum-* headers: from then on
-        # uploads carry Content-MD5, which every S3 server verifies.
-        self.checksums_ignored = False
         self.transport = Transport(
             endpoint=self.endpoint,
             credentials=settings.credentials,
             region=settings.region,
-            retry=retry or RetryConfig(),
-            timeouts=timeouts or Timeouts(),
-            max_connections=max_connections,
-            payload_signing=payload_signing,
+            retry=config.retry,
+            timeouts=config.timeouts,
+            max_connections=config.max_connections,
+            payload_signing=config.payload_signing,
             clock=clock,
+        )
+        self.capabilities = EndpointCapabilities(
+            min_part_size=min_part_size, signs_payload=self.transport.signs_payload
         )
 
     def __repr__(self) -> str:
@@ -131,10 +115,20 @@ class S3Client:
         """Close the connection pool."""
         await self.transport.close()
 
+    @property
+    def buffers(self) -> BufferPool:
+        """The reusable buffers that parts of files are read through."""
+        return self.transport.buffers
+
     async def _send(
-        self, request: HttpRequest, bucket: str | None = None, key: str | None = None
+        self,
+        request: HttpRequest,
+        bucket: str | None = None,
+        key: str | None = None,
+        *,
+        on_sent: Callable[[int], None] | None = None,
     ) -> HttpResponse:
-        return await self.transport.send(request, bucket=bucket, key=key)
+        return await self.transport.send(request, bucket=bucket, key=key, on_sent=on_sent)
 
     async def _call(
         self, builder: Callable[..., HttpRequest], bucket: str, *key: str, **options: Any
@@ -182,7 +176,7 @@ class S3Client:
         self,
         bucket: str,
         key: str,
-        data: Body | FileRegion,
+        data: Data,
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
@@ -192,10 +186,7 @@ class S3Client:
 
         The server verifies the data's checksum; the reply is checked against it.
         """
-        if not isinstance(data, bytes | bytearray | memoryview | FileRegion):
-            raise S3InvalidRequestError(
-                f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
-            )
+        check_data(data)
         request = build.build_put_object(
             self.endpoint,
             bucket,
@@ -204,10 +195,10 @@ class S3Client:
             content_type=content_type,
             metadata=metadata,
             checksum=self.checksum,
-            content_md5=self.checksums_ignored,
+            content_md5=self.capabilities.checksums_ignored,
             digest_headers=await integrity.digest_headers(self, data, self.checksum),
         )
-        response = await self.transport.send(request, bucket=bucket, key=key, on_sent=on_sent)
+        response = await self._send(request, bucket, key, on_sent=on_sent)
         await integrity.verify_stored(self, request, response, key=key)
         return parse.parse_put_object(response)
 
@@ -231,11 +222,13 @@ class S3Client:
         if_match: str | None = None,
     ) -> AsyncIterator[StreamingResponse]:
         """Stream an object: ``async with client.open_object(b, k) as s: async for chunk in s``."""
-        request = build.build_get_object(
-            self.endpoint, bucket, key, byte_range=byte_range, if_match=if_match
-        )
+        with protocol_errors():  # run on entry, past protocol_edge
+            request = build.build_get_object(
+                self.endpoint, bucket, key, byte_range=byte_range, if_match=if_match
+            )
         async with self.transport.open(request, bucket=bucket, key=key) as stream:
-            parse_body_span(stream.status, stream.headers, byte_range, bucket=bucket, key=key)
+            with protocol_errors():
+                parse_body_span(stream.status, stream.headers, byte_range, bucket=bucket, key=key)
             yield stream
 
     async def head_object(
@@ -340,6 +333,13 @@ class S3Client:
             self, bucket, prefix=prefix, start_after=start_after, page_size=page_size
         )
 
+    def iter_object_pages(
+        self, bucket: str, *, prefix: str | None = None, delimiter: str | None = None
+    ) -> AsyncIterator[ListObjectsPage]:
+        """Every page of ListObjectsV2 under ``prefix``: its objects and, with a
+        ``delimiter``, its common prefixes; continuation tokens are followed."""
+        return listing.iter_object_pages(self, bucket, prefix=prefix, delimiter=delimiter)
+
     def generate_presigned_url(
         self, method: str, bucket: str, key: str, *, expires_in: int = 3600
     ) -> str:
@@ -372,8 +372,6 @@ class S3Client:
     ) -> MultipartUpload:
         """Start a multipart upload. Complete or abort it: parts of an upload left
         open are stored, and billed, until it is aborted."""
-        from .multipart import MultipartUpload
-
         response = await self._call(
             build.build_create_multipart_upload,
             bucket,
@@ -384,6 +382,12 @@ class S3Client:
         )
         upload_id = parse.parse_create_multipart_upload(response)
         return MultipartUpload(self, bucket, key, upload_id, checksum=self.checksum)
+
+    def attach_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, *, checksum: Checksum = "auto"
+    ) -> MultipartUpload:
+        """A handle on the multipart upload ``upload_id`` in progress; sends nothing."""
+        return MultipartUpload(self, bucket, key, upload_id, checksum=checksum)
 
     def iter_multipart_uploads(
         self, bucket: str, *, prefix: str | None = None
@@ -457,7 +461,8 @@ class S3Client:
         self, bucket: str, *, older_than: timedelta, prefix: str | None = None
     ) -> list[UploadInfo]:
         """Abort multipart uploads started more than ``older_than`` ago; returns them."""
-        return await listing.abort_stale_uploads(self, bucket, older_than=older_than, prefix=prefix)
+        cutoff = self.transport.now() - older_than
+        return await listing.abort_stale_uploads(self, bucket, cutoff=cutoff, prefix=prefix)
 
     async def upload_file_multipart(
         self,
@@ -476,9 +481,7 @@ class S3Client:
         to 8 MiB and is raised when 10,000 parts would not hold ``data``. On failure
         the upload is aborted, so no parts are left behind.
         """
-        from ..engine.fanout import upload_bytes
-
-        return await upload_bytes(
+        return await fanout.upload_bytes(
             self,
             bucket,
             key,

@@ -1,8 +1,10 @@
-"""The transfer engine: how large objects move, on top of ``S3Client``.
+"""The transfer engine: how large objects move, through the operations of ``ports``.
 
-Uploads (``upload``) and downloads (``download``) of any size, parts in parallel
-(``fanout``: task groups that complete or abort); server-side copies of any size
-(``copy``); resumable uploads (``resume``, over the on-disk ``journal``); a
-download's temporary file (``partfile``); checking that what is stored is what was
-sent (``integrity``); and the malloc setting downloads ask for (``allocator``).
+The engine takes any object that satisfies ``ports.ObjectStore`` (``S3Client`` does)
+and imports nothing of the client. Uploads (``upload``) and downloads (``download``)
+of any size, parts in parallel (``fanout``: one bounded fan-out, task groups that
+complete or abort); server-side copies of any size (``copy``); resumable uploads
+(``resume``, over the on-disk ``journal``); a download's temporary file
+(``partfile``); checking that what is stored is what was sent (``integrity``); and
+the malloc setting downloads ask for (``allocator``).
 """

@@ -6,22 +6,17 @@ in parallel (``TransferConfig.max_concurrency``); a failure aborts the upload.
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
-
 from ..config import TransferConfig
 from ..protocol.limits import MAX_PUT_SIZE, plan_part_size
-from .fanout import complete_or_abort
+from .fanout import complete_or_abort, fan_out
+from .ports import ObjectStore
 from .upload import TransferResult
-
-if TYPE_CHECKING:
-    from ..client.s3client import S3Client
 
 __all__ = ["copy_file"]
 
 
 async def copy_file(
-    client: S3Client,
+    store: ObjectStore,
     source_bucket: str,
     source_key: str,
     bucket: str,
@@ -31,29 +26,25 @@ async def copy_file(
     single_copy_limit: int = MAX_PUT_SIZE,
 ) -> TransferResult:
     """``S3Client.copy_file``: see there."""
-    info = await client.head_object(source_bucket, source_key)
+    info = await store.head_object(source_bucket, source_key)
     size = info["content_length"]
     if size <= single_copy_limit:
-        result = await client.copy_object(source_bucket, source_key, bucket, key)
+        result = await store.copy_object(source_bucket, source_key, bucket, key)
         return TransferResult(etag=result["etag"], size=size, parts_count=0, skipped_bytes=0)
     part_size = plan_part_size(size, config.part_size or 512 * 1024 * 1024)
-    upload = await client.create_multipart_upload(
+    upload = await store.create_multipart_upload(
         bucket, key, content_type=info["content_type"], metadata=info["metadata"]
     )
-    slots = asyncio.Semaphore(config.max_concurrency)
 
-    async def copy_part(number: int, first: int) -> None:
-        async with slots:
-            last = min(first + part_size, size) - 1
-            await upload.upload_part_copy(
-                number, source_bucket, source_key, byte_range=(first, last)
-            )
+    async def copy_part(part: tuple[int, int]) -> None:
+        number, first = part
+        last = min(first + part_size, size) - 1
+        await upload.upload_part_copy(number, source_bucket, source_key, byte_range=(first, last))
 
-    async def start(group: asyncio.TaskGroup) -> None:
-        for number, first in enumerate(range(0, size, part_size), start=1):
-            group.create_task(copy_part(number, first))
-
-    completed, _ = await complete_or_abort(upload, start)
+    parts = enumerate(range(0, size, part_size), start=1)
+    completed, _ = await complete_or_abort(
+        upload, lambda group: fan_out(group, parts, copy_part, concurrency=config.max_concurrency)
+    )
     return TransferResult(
         etag=completed["etag"], size=size, parts_count=completed["parts_count"], skipped_bytes=0
     )

@@ -35,7 +35,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..config import TransferConfig
 from ..exceptions import (
@@ -51,15 +50,12 @@ from ..protocol.checksums import crc_function
 from ..protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
 from ..protocol.lengths import parse_body_span
 from ..protocol.limits import plan_part_size
-from ..transport import StreamingResponse
-from ..transport.file_region import FileRegion, RandomAccess
+from ..transport.file_region import FileRegion, RandomAccess, in_thread
 from .allocator import tune_for_downloads
-from .fanout import in_task_group
+from .fanout import fan_out, in_task_group
 from .partfile import CHUNK, PartFile, RangeWriter
+from .ports import ObjectStore, ReplyStream
 from .upload import Meter, Progress, TransferResult
-
-if TYPE_CHECKING:
-    from ..client.s3client import S3Client
 
 __all__ = ["RANGE_ATTEMPTS", "download_file"]
 
@@ -70,7 +66,7 @@ RANGE_ATTEMPTS = 5
 class _Remote:
     """The object being downloaded, pinned to the ETag its HEAD gave (rule 1)."""
 
-    client: S3Client
+    store: ObjectStore
     bucket: str
     key: str
     etag: str
@@ -78,7 +74,7 @@ class _Remote:
 
     async def part_size(self, number: int) -> int:
         # Not pinned with If-Match: moto answers a part's HEAD with the part's own ETag.
-        info = await self.client.head_object(self.bucket, self.key, part_number=number)
+        info = await self.store.head_object(self.bucket, self.key, part_number=number)
         return info["content_length"]
 
     def integrity_error(self, message: str) -> S3IntegrityError:
@@ -108,9 +104,9 @@ class _Remote:
             )
 
     @asynccontextmanager
-    async def open(self, byte_range: tuple[int, int] | None) -> AsyncIterator[StreamingResponse]:
+    async def open(self, byte_range: tuple[int, int] | None) -> AsyncIterator[ReplyStream]:
         """A GET of ``byte_range`` (None: all) of the pinned version, checked."""
-        async with self.client.open_object(
+        async with self.store.open_object(
             self.bucket, self.key, byte_range=byte_range, if_match=self.etag
         ) as stream:
             self.check(stream.status, stream.headers, byte_range)
@@ -187,18 +183,14 @@ async def _exact_parts(remote: _Remote, count: int, concurrency: int) -> list[in
     number, or the sizes do not add up). Any other error propagates: a failed HEAD
     must not turn a detected mismatch into an unverified success."""
     sizes = [0] * count
-    slots = asyncio.Semaphore(concurrency)
 
     async def head(number: int) -> None:
-        async with slots:
-            sizes[number - 1] = await remote.part_size(number)
-
-    async def start(group: asyncio.TaskGroup) -> None:
-        for number in range(1, count + 1):
-            group.create_task(head(number))
+        sizes[number - 1] = await remote.part_size(number)
 
     try:
-        await in_task_group(start)
+        await in_task_group(
+            lambda group: fan_out(group, range(1, count + 1), head, concurrency=concurrency)
+        )
     except S3Error as exc:
         if exc.status_code in (400, 416):  # InvalidPartNumber, InvalidArgument
             return None
@@ -260,7 +252,7 @@ def _ranges(part_sizes: list[int], range_size: int) -> list[list[tuple[int, int]
 
 
 async def download_file(
-    client: S3Client,
+    store: ObjectStore,
     bucket: str,
     key: str,
     path: str | os.PathLike[str],
@@ -271,10 +263,10 @@ async def download_file(
     """``S3Client.download_file``: see there."""
     tune_for_downloads()
     target = Path(path)
-    if await asyncio.to_thread(target.is_dir):
+    if await in_thread(target.is_dir):
         raise S3InvalidRequestError(f"{str(target)!r} is a directory; give a file path")
-    info = await client.head_object(bucket, key, checksum_mode=True)
-    remote = _Remote(client, bucket, key, info["etag"], info["content_length"])
+    info = await store.head_object(bucket, key, checksum_mode=True)
+    remote = _Remote(store, bucket, key, info["etag"], info["content_length"])
     size = remote.size
     if size == 0:
         await remote.confirm_empty()
@@ -285,25 +277,24 @@ async def download_file(
     plan = _ranges(part_sizes, plan_part_size(size, config.part_size))
     crc = crc_function(expected.algorithm) if expected else None
     meter = Meter(size, progress)
-    slots = asyncio.Semaphore(config.max_concurrency)
     crcs: list[list[RangeCrc]] = [[(0, 0)] * len(ranges) for ranges in plan]
     file = PartFile(target, fsync=config.fsync)
 
-    async def worker(part: int, index: int, span: tuple[int, int]) -> None:
-        async with slots:
-            range_writer = file.range_writer(meter, crc)
-            await _fetch_range(remote, span, range_writer)
-            crcs[part][index] = (range_writer.crc, span[1] - span[0] + 1)
+    async def fetch(job: tuple[int, int, tuple[int, int]]) -> None:
+        part, index, span = job
+        range_writer = file.range_writer(meter, crc)
+        await _fetch_range(remote, span, range_writer)
+        crcs[part][index] = (range_writer.crc, span[1] - span[0] + 1)
 
-    async def start(group: asyncio.TaskGroup) -> None:
-        for part, ranges in enumerate(plan):
-            for index, span in enumerate(ranges):
-                group.create_task(worker(part, index, span))
-
+    jobs = (
+        (part, index, span) for part, ranges in enumerate(plan) for index, span in enumerate(ranges)
+    )
     try:
         await file.open()
         await file.run(os.ftruncate, file.fd, size)
-        await in_task_group(start)
+        await in_task_group(
+            lambda group: fan_out(group, jobs, fetch, concurrency=config.max_concurrency)
+        )
         if (written := (await file.run(os.fstat, file.fd)).st_size) != size:
             raise remote.integrity_error(f"file is {written} bytes, object is {size}")
         verified = await _verify(remote, expected, part_sizes, crcs, file, config.max_concurrency)

@@ -1,26 +1,24 @@
-"""Structured concurrency for transfers: one TaskGroup per transfer, parts sent at
-most N at once, and an upload completed when every part is stored or aborted
-(shielded from cancellation) when anything fails."""
+"""Structured concurrency for transfers: one TaskGroup per transfer, work items run
+at most N at once (``fan_out``, the one place that bounds them), and an upload
+completed when every part is stored or aborted (shielded from cancellation) when
+anything fails."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from typing import TypeVar
 
-from ..exceptions import S3Error, S3InvalidRequestError
+from ..exceptions import S3Error
 from ..protocol.http import Body
 from ..protocol.limits import check_int, plan_part_size
 from ..protocol.responses import PartInfo
-from ..transport.file_region import FileRegion
-
-if TYPE_CHECKING:
-    from ..client.multipart import MultipartUpload, UploadResult
-    from ..client.s3client import S3Client
+from .ports import Data, ObjectStore, UploadHandle, UploadResult, check_data
 
 __all__ = [
     "abort_quietly",
     "complete_or_abort",
+    "fan_out",
     "first_error",
     "in_task_group",
     "send_parts",
@@ -38,7 +36,7 @@ def first_error(error: BaseException) -> BaseException:
     return error
 
 
-async def abort_quietly(upload: MultipartUpload) -> None:
+async def abort_quietly(upload: UploadHandle) -> None:
     """Abort, shielded from cancellation; a failure to abort is not the error to report."""
     task = asyncio.ensure_future(upload.abort())
     try:
@@ -62,8 +60,43 @@ async def in_task_group(start: Callable[[asyncio.TaskGroup], Awaitable[T]]) -> T
         raise first_error(errors) from None
 
 
+async def fan_out(
+    group: asyncio.TaskGroup,
+    items: Iterable[T] | AsyncIterable[T],
+    work: Callable[[T], Awaitable[object]],
+    *,
+    concurrency: int,
+) -> None:
+    """``work(item)`` for every item, each a task in ``group``, at most
+    ``concurrency`` at once.
+
+    The next item is taken before a slot is free, so part k+1 is read while parts
+    k..k-c are on the wire; and no more tasks exist than slots, so a plan of 10,000
+    parts is never 10,000 waiting tasks. A failed task cancels the group, and with
+    it this loop.
+    """
+    slots = asyncio.Semaphore(concurrency)
+
+    async def run(item: T) -> None:
+        try:
+            await work(item)
+        finally:
+            slots.release()
+
+    async def start(item: T) -> None:
+        await slots.acquire()
+        group.create_task(run(item))
+
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            await start(item)
+    else:
+        for item in items:
+            await start(item)
+
+
 async def complete_or_abort(
-    upload: MultipartUpload,
+    upload: UploadHandle,
     start: Callable[[asyncio.TaskGroup], Awaitable[T]],
     *,
     keep_on_failure: bool = False,
@@ -81,43 +114,38 @@ async def complete_or_abort(
             before_complete()
         return await upload.complete(), value
     except BaseException:
-        if not keep_on_failure and upload._state == "open":
+        if not keep_on_failure and upload.is_open:
             await abort_quietly(upload)
         raise
 
 
 async def send_parts(
-    upload: MultipartUpload,
-    parts: Iterable[tuple[int, Body | FileRegion]],
+    upload: UploadHandle,
+    parts: Iterable[tuple[int, Data]],
     group: asyncio.TaskGroup,
     *,
     concurrency: int,
     on_sent: Callable[[int], None] | None = None,
-    before_send: Callable[[int, Body | FileRegion], Awaitable[None]] | None = None,
+    before_send: Callable[[int, Data], Awaitable[None]] | None = None,
     on_stored: Callable[[PartInfo], Awaitable[None]] | None = None,
 ) -> None:
     """Upload every ``(part number, body)`` of ``parts`` as a task in ``group``, at most
     ``concurrency`` at once; ``before_send(number, body)`` before each is sent,
     ``on_stored(part)`` after the server accepted it."""
-    slots = asyncio.Semaphore(concurrency)
 
-    async def send(number: int, body: Body | FileRegion) -> None:
-        try:
-            if before_send is not None:
-                await before_send(number, body)
-            part = await upload.upload_part(number, body, on_sent=on_sent)
-            if on_stored is not None:
-                await on_stored(part)
-        finally:
-            slots.release()
+    async def send(item: tuple[int, Data]) -> None:
+        number, body = item
+        if before_send is not None:
+            await before_send(number, body)
+        part = await upload.upload_part(number, body, on_sent=on_sent)
+        if on_stored is not None:
+            await on_stored(part)
 
-    for number, body in parts:
-        await slots.acquire()
-        group.create_task(send(number, body))
+    await fan_out(group, parts, send, concurrency=concurrency)
 
 
 async def upload_bytes(
-    client: S3Client,
+    store: ObjectStore,
     bucket: str,
     key: str,
     data: Body,
@@ -128,15 +156,12 @@ async def upload_bytes(
     max_concurrency: int,
 ) -> UploadResult:
     """``S3Client.upload_file_multipart``: in-memory data, parts as memoryviews."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise S3InvalidRequestError(
-            f"data must be bytes, bytearray or memoryview, got {type(data).__name__}"
-        )
+    check_data(data, regions=False)
     check_int(max_concurrency, "max_concurrency", 1)
     view = memoryview(data).cast("B")
     size = len(view)
     part_size = plan_part_size(size, part_size)
-    upload = await client.create_multipart_upload(
+    upload = await store.create_multipart_upload(
         bucket, key, content_type=content_type, metadata=metadata
     )
     parts = (

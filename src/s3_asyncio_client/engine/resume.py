@@ -20,37 +20,36 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import string
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..client.multipart import MultipartUpload
 from ..exceptions import S3NoSuchUploadError
 from ..protocol.checksums import ChecksumAlgorithm
-from ..protocol.http import Body
 from ..protocol.responses import PartInfo
-from ..transport.file_region import FileRegion, RandomAccess
-from .fanout import abort_quietly, in_task_group
+from ..transport.file_region import BufferPool, FileRegion, RandomAccess, in_thread
+from .fanout import abort_quietly, fan_out, in_task_group
 from .journal import Journal, JournalHeader
-
-if TYPE_CHECKING:
-    from ..client.s3client import S3Client
+from .ports import Data, ObjectStore, UploadHandle
 
 __all__ = ["PartLog", "resume"]
 
 
 async def resume(
-    client: S3Client, journal: Journal, header: JournalHeader, file: RandomAccess, concurrency: int
-) -> tuple[MultipartUpload | None, dict[int, PartInfo]]:
+    store: ObjectStore,
+    journal: Journal,
+    header: JournalHeader,
+    file: RandomAccess,
+    concurrency: int,
+) -> tuple[UploadHandle | None, dict[int, PartInfo]]:
     """The upload to continue (None: start a new one) and the parts to skip."""
-    loaded = await asyncio.to_thread(journal.load)
+    loaded = await in_thread(journal.load)
     if loaded is None:
         return None, {}
     old, recorded = loaded
-    upload = MultipartUpload(
-        client, old.bucket, old.key, old.upload_id or "-", checksum=old.checksum
+    upload = store.attach_multipart_upload(
+        old.bucket, old.key, old.upload_id or "-", checksum=old.checksum
     )
     try:
         if dataclasses.replace(header, upload_id=old.upload_id) != old:
@@ -59,7 +58,7 @@ async def resume(
             raise S3NoSuchUploadError("stale journal")
         held = {part["part_number"]: part for part in await upload.list_parts()}
     except S3NoSuchUploadError:
-        await asyncio.to_thread(journal.remove)
+        await in_thread(journal.remove)
         return None, {}
     candidates = []
     for number, part in sorted(recorded.items()):
@@ -73,25 +72,21 @@ async def resume(
             and len(region) > 0
         ):
             candidates.append((region, listed, part))
-    return upload, await _verified(upload, candidates, concurrency)
+    return upload, await _verified(upload, store.buffers, candidates, concurrency)
 
 
 async def _verified(
-    upload: MultipartUpload,
+    upload: UploadHandle,
+    pool: BufferPool,
     candidates: list[tuple[FileRegion, PartInfo, dict[str, Any]]],
     concurrency: int,
 ) -> dict[int, PartInfo]:
     """The candidates whose bytes in the file are still those stored (rule 2)."""
-    pool = upload.client.transport.buffers
-    slots = asyncio.Semaphore(concurrency)
     verified: dict[int, PartInfo] = {}
 
-    async def check(region: FileRegion, listed: PartInfo, expected: tuple[str, str]) -> None:
-        name, value = expected
-        try:
-            digest = (await region.digests((name,), pool))[name]
-        finally:
-            slots.release()
+    async def check(candidate: tuple[FileRegion, PartInfo, tuple[str, str]]) -> None:
+        region, listed, (name, value) = candidate
+        digest = (await region.digests((name,), pool))[name]
         if base64.b64encode(digest).decode() == value:
             part = PartInfo(
                 part_number=listed["part_number"], etag=listed["etag"], size=len(region)
@@ -100,14 +95,12 @@ async def _verified(
                 part["checksum"] = value
             verified[part["part_number"]] = part
 
-    async def start(group: asyncio.TaskGroup) -> None:
-        for region, listed, recorded in candidates:
-            expected = _expected(upload.checksum, listed, recorded)
-            if expected is not None:
-                await slots.acquire()
-                group.create_task(check(region, listed, expected))
-
-    await in_task_group(start)
+    checks = (
+        (region, listed, expected)
+        for region, listed, recorded in candidates
+        if (expected := _expected(upload.checksum, listed, recorded)) is not None
+    )
+    await in_task_group(lambda group: fan_out(group, checks, check, concurrency=concurrency))
     return verified
 
 
@@ -134,15 +127,15 @@ class PartLog:
     """Records each part the server accepted in the journal, with the part's MD5
     when the upload has no checksum of its own (rule 3)."""
 
-    def __init__(self, journal: Journal, upload: MultipartUpload) -> None:
-        self._journal, self._upload = journal, upload
+    def __init__(self, journal: Journal, upload: UploadHandle, pool: BufferPool) -> None:
+        self._journal, self._upload, self._pool = journal, upload, pool
         self._md5: dict[int, str] = {}
 
-    async def before_send(self, number: int, body: Body | FileRegion) -> None:
+    async def before_send(self, number: int, body: Data) -> None:
         """Before the part is sent: what the file holds then is what the server
         may get (read after, a change meanwhile would be taken as sent)."""
         if self._upload.checksum is None and isinstance(body, FileRegion):
-            digest = (await body.digests(("md5",), self._upload.client.transport.buffers))["md5"]
+            digest = (await body.digests(("md5",), self._pool))["md5"]
             self._md5[number] = base64.b64encode(digest).decode()
 
     async def stored(self, part: PartInfo) -> None:
@@ -150,4 +143,4 @@ class PartLog:
         md5 = self._md5.pop(part["part_number"], None)
         if md5 is not None:
             record["md5"] = md5
-        await asyncio.to_thread(self._journal.record, record)
+        await in_thread(self._journal.record, record)

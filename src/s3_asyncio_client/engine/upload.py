@@ -23,27 +23,32 @@ Rules of the pipeline:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NotRequired, TypedDict
+from typing import IO, NotRequired, TypedDict
 
-from ..client.multipart import MultipartUpload
 from ..config import TransferConfig
 from ..exceptions import S3InvalidRequestError
 from ..protocol.checksums import checksum_header
 from ..protocol.limits import MAX_PARTS, part_count, plan_part_size
 from ..protocol.responses import PartInfo
 from ..transport.file_region import FileRegion, RandomAccess, in_thread
-from .fanout import complete_or_abort, send_parts
+from .fanout import complete_or_abort, fan_out, send_parts
 from .journal import Journal, JournalHeader, default_journal_dir
+from .ports import ObjectStore, UploadHandle, UploadResult
 from .resume import PartLog, resume
-
-if TYPE_CHECKING:
-    from ..client.s3client import S3Client
 
 __all__ = ["Meter", "Progress", "Source", "TransferResult", "upload_file"]
 
@@ -75,20 +80,20 @@ class Meter:
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    client: S3Client
+    store: ObjectStore
     bucket: str
     key: str
     config: TransferConfig
     content_type: str | None
     metadata: Mapping[str, str] | None
 
-    async def create(self) -> MultipartUpload:
-        return await self.client.create_multipart_upload(
+    async def create(self) -> UploadHandle:
+        return await self.store.create_multipart_upload(
             self.bucket, self.key, content_type=self.content_type, metadata=self.metadata
         )
 
     async def put(self, data: memoryview | FileRegion, meter: Meter) -> TransferResult:
-        result = await self.client.put_object(
+        result = await self.store.put_object(
             self.bucket,
             self.key,
             data,
@@ -99,30 +104,45 @@ class _Job:
         return TransferResult(etag=result["etag"], size=len(data), parts_count=0, skipped_bytes=0)
 
 
+_StreamPart = tuple[int, bytearray, int, str | None]  # number, buffer, bytes in it, checksum
+
+
 class _Pipeline:
     """The parts of one stream upload in flight, bounded by a pool of buffers."""
 
     def __init__(
-        self, upload: MultipartUpload, part_size: int, concurrency: int, meter: Meter
+        self, upload: UploadHandle, part_size: int, concurrency: int, meter: Meter
     ) -> None:
         self.upload, self.meter = upload, meter
         self.pool: asyncio.Queue[bytearray] = asyncio.Queue()
-        self.on_the_wire = asyncio.Semaphore(concurrency)
-        self._part_size, self._unallocated = part_size, concurrency + 1
+        self.total = 0  # bytes read from the stream so far
+        self.part_size, self._concurrency = part_size, concurrency
+        self._unallocated = concurrency + 1
+
+    async def run(self, chunks: AsyncIterator[bytes]) -> UploadResult:
+        """Send the stream as the upload's parts and complete it (or abort it)."""
+
+        async def start(group: asyncio.TaskGroup) -> None:
+            parts = _stream_parts(self, chunks)
+            async with contextlib.aclosing(parts):
+                await fan_out(group, parts, self.send, concurrency=self._concurrency)
+
+        result, _ = await complete_or_abort(self.upload, start)
+        return result
 
     async def buffer(self) -> bytearray:
         """A free buffer; allocated on first need, so a small upload takes little."""
         if self.pool.empty() and self._unallocated:
             self._unallocated -= 1
-            return bytearray(self._part_size)
+            return bytearray(self.part_size)
         return await self.pool.get()
 
-    async def send(self, number: int, buffer: bytearray, count: int, checksum: str | None) -> None:
+    async def send(self, part: _StreamPart) -> None:
+        number, buffer, count, checksum = part
         try:
-            async with self.on_the_wire:
-                await self.upload.upload_part(
-                    number, memoryview(buffer)[:count], checksum_value=checksum, on_sent=self.meter
-                )
+            await self.upload.upload_part(
+                number, memoryview(buffer)[:count], checksum_value=checksum, on_sent=self.meter
+            )
         finally:
             self.pool.put_nowait(buffer)
 
@@ -136,13 +156,13 @@ def _file_parts(
             yield number, FileRegion(file, offset, min(part_size, size - offset))
 
 
-async def _feed_stream(
-    pipeline: _Pipeline, chunks: AsyncIterator[bytes], base: int, group: asyncio.TaskGroup
-) -> int:
-    """Parts from a stream of unknown length (rule 2); returns its total size."""
-    algorithm, total, pending = pipeline.upload.checksum, 0, memoryview(b"")
+async def _stream_parts(
+    pipeline: _Pipeline, chunks: AsyncIterator[bytes]
+) -> AsyncGenerator[_StreamPart, None]:
+    """Parts from a stream of unknown length, each in a buffer (rule 2)."""
+    algorithm, pending = pipeline.upload.checksum, memoryview(b"")
     for number in range(1, MAX_PARTS + 1):
-        size = base << ((number - 1) // 2000)
+        size = pipeline.part_size << ((number - 1) // 2000)
         buffer = await pipeline.buffer()
         if len(buffer) < size:
             buffer = bytearray(size)
@@ -160,15 +180,17 @@ async def _feed_stream(
             checksum = (
                 checksum_header(algorithm, memoryview(buffer)[:count])[1] if algorithm else None
             )
-            group.create_task(pipeline.send(number, buffer, count, checksum))
-            total += count
+            pipeline.total += count
+            yield number, buffer, count, checksum
         if ended:
-            return total
+            return
+    if not pending and not await anext(chunks, b""):
+        return  # the last part was full, and the stream ends there
     raise S3InvalidRequestError("the stream is too long for 10,000 parts")
 
 
 async def upload_file(
-    client: S3Client,
+    store: ObjectStore,
     bucket: str,
     key: str,
     source: Source,
@@ -179,7 +201,7 @@ async def upload_file(
     metadata: Mapping[str, str] | None = None,
 ) -> TransferResult:
     """``S3Client.upload_file``: see there."""
-    job = _Job(client, bucket, key, config, content_type, metadata)
+    job = _Job(store, bucket, key, config, content_type, metadata)
     if isinstance(source, str | os.PathLike):
         try:
             fd = os.open(source, os.O_RDONLY)
@@ -188,7 +210,7 @@ async def upload_file(
         file = RandomAccess(fd, owned=True)
         try:
             stat = os.fstat(fd)
-            identity = (await asyncio.to_thread(os.path.realpath, source), stat.st_mtime_ns)
+            identity = (await in_thread(os.path.realpath, source), stat.st_mtime_ns)
 
             def unchanged() -> None:
                 now = os.fstat(fd)
@@ -259,39 +281,38 @@ async def _upload_sized(
         return await job.put(FileRegion(file, 0, size), meter)
 
     part_size = plan_part_size(size, config.part_size)
+    store = job.store
     journal, upload = None, None
     done: dict[int, PartInfo] = {}
     if config.resume and identity is not None:
         directory = Path(config.journal_dir) if config.journal_dir else default_journal_dir()
         journal = Journal(
             directory,
-            job.client.endpoint.url,
+            store.endpoint.url,
             job.bucket,
             job.key,
             identity[0],
             own_directory=not config.journal_dir,
         )
         header = JournalHeader(
-            job.client.endpoint.url,
+            store.endpoint.url,
             job.bucket,
             job.key,
             identity[0],
             size,
             identity[1],
             part_size,
-            job.client.checksum,
+            store.checksum,
         )
-        upload, done = await resume(job.client, journal, header, file, config.max_concurrency)
+        upload, done = await resume(store, journal, header, file, config.max_concurrency)
     if upload is None:
         upload = await job.create()
         if journal is not None:
-            await asyncio.to_thread(
-                journal.start, dataclasses.replace(header, upload_id=upload.upload_id)
-            )
+            await in_thread(journal.start, dataclasses.replace(header, upload_id=upload.upload_id))
     upload.parts = list(done.values())
     skipped = sum(part["size"] for part in done.values())
     meter(skipped)
-    log = PartLog(journal, upload) if journal is not None else None
+    log = PartLog(journal, upload, store.buffers) if journal is not None else None
     parts = _file_parts(file, size, part_size, set(done))
     result, _ = await complete_or_abort(
         upload,
@@ -308,7 +329,7 @@ async def _upload_sized(
         before_complete=unchanged,
     )
     if journal is not None:
-        await asyncio.to_thread(journal.remove)
+        await in_thread(journal.remove)
     return TransferResult(
         etag=result["etag"], size=size, parts_count=result["parts_count"], skipped_bytes=skipped
     )
@@ -325,13 +346,10 @@ async def _upload_stream(
             return await job.put(memoryview(head), meter)
         head += chunk
     base = config.part_size or 8 * 1024 * 1024
-    upload = await job.create()
-    pipeline = _Pipeline(upload, base, config.max_concurrency, meter)
-    result, size = await complete_or_abort(
-        upload, lambda group: _feed_stream(pipeline, _chain(bytes(head), chunks), base, group)
-    )
+    pipeline = _Pipeline(await job.create(), base, config.max_concurrency, meter)
+    result = await pipeline.run(_chain(bytes(head), chunks))
     return TransferResult(
-        etag=result["etag"], size=size, parts_count=result["parts_count"], skipped_bytes=0
+        etag=result["etag"], size=pipeline.total, parts_count=result["parts_count"], skipped_bytes=0
     )
 
 

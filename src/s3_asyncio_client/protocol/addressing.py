@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..exceptions import S3InvalidRequestError
+from .errors import LocalProtocolError
 from .signing import uri_encode
 
 __all__ = ["Addressing", "Endpoint", "Query", "encode_query"]
@@ -61,12 +61,13 @@ class Endpoint:
         except ValueError:
             port_ok = False
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
-            raise S3InvalidRequestError(
-                f"endpoint_url must be http(s)://host[:port], got {shown!r}"
+            raise LocalProtocolError(
+                f"endpoint_url must be http(s)://host[:port], got {shown!r}", value=shown
             )
         if self.addressing not in ("auto", "path", "virtual"):
-            raise S3InvalidRequestError(
-                f"addressing must be 'auto', 'path' or 'virtual', got {self.addressing!r}"
+            raise LocalProtocolError(
+                f"addressing must be 'auto', 'path' or 'virtual', got {self.addressing!r}",
+                value=self.addressing,
             )
         normal = parts._replace(scheme=parts.scheme.lower()).geturl().rstrip("/")
         object.__setattr__(self, "url", normal)
@@ -96,8 +97,10 @@ class Endpoint:
             return False
         if self.addressing == "virtual":
             if not _dns_name(bucket):
-                raise S3InvalidRequestError(
-                    f"bucket {bucket!r} cannot be a host name; use path addressing", bucket=bucket
+                raise LocalProtocolError(
+                    f"bucket {bucket!r} cannot be a host name; use path addressing",
+                    value=bucket,
+                    bucket=bucket,
                 )
             return True
         if not self._aws:

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Literal, NamedTuple
 
+from .errors import LocalProtocolError
 from .http import Body
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "check_stored",
     "checksum_header",
     "content_md5",
-    "crc32c_available",
     "crc_function",
     "default_algorithm",
     "multipart_etag",
@@ -36,10 +36,6 @@ try:
     from crc32c import crc32c as _crc32c
 except ImportError:  # pragma: no cover - depends on the environment
     _crc32c = None
-
-
-def crc32c_available() -> bool:
-    return _crc32c is not None
 
 
 def crc_function(algorithm: str) -> Callable[[Body, int], int] | None:
@@ -79,7 +75,9 @@ class RunningChecksum:
         if algorithm in ("sha256", "sha1"):
             self._hash = hashlib.new(algorithm)
         elif self._function is None:
-            raise ValueError(f"checksum algorithm {algorithm!r} is not available")
+            raise LocalProtocolError(
+                f"checksum algorithm {algorithm!r} is not available", value=algorithm
+            )
         self.algorithm = algorithm
         self._crc = 0
 
@@ -102,7 +100,9 @@ def checksum_header(algorithm: ChecksumAlgorithm, data: Body) -> tuple[str, str]
     try:
         digest = _DIGESTS[algorithm]
     except KeyError:
-        raise ValueError(f"checksum algorithm {algorithm!r} is not available") from None
+        raise LocalProtocolError(
+            f"checksum algorithm {algorithm!r} is not available", value=algorithm
+        ) from None
     return f"x-amz-checksum-{algorithm}", base64.b64encode(digest(data)).decode()
 
 

@@ -10,7 +10,7 @@ strict XML 1.0 parsers refuse; listings avoid them with ``encoding-type=url``, o
 replies (CreateMultipartUpload, ListParts, CompleteMultipartUpload) cannot. So:
 
 1. ``render`` writes such characters as references, as S3 does; with ``strict`` (a
-   request document: S3 answers MalformedXML to one) it raises ValueError instead.
+   request document: S3 answers MalformedXML to one) it raises LocalProtocolError.
 2. ``parse_xml`` reads those references (and the raw characters some servers send)
    back into the characters; with ``strict`` (a request document, again) they are
    malformed XML, as for S3.
@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from ..exceptions import S3ServerError
+from .errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["S3_NAMESPACE", "XmlNode", "escape_text", "parse_xml", "render", "representable"]
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
+_MALFORMED = "MalformedXML"  # the code S3 answers a bad request document with
 _FORBIDDEN = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # Characters XML 1.0 cannot carry, not even as a character reference.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -93,7 +94,9 @@ def _control_references(body: bytes) -> tuple[bytes, dict[int, str] | None]:
     free = (chr(cp) for block in _STAND_INS for cp in block if chr(cp) not in taken)
     stand_in = {cp: char.encode() for cp, char in zip(wanted, free, strict=False)}
     if len(stand_in) < len(wanted):
-        raise S3ServerError("malformed XML reply: no room to decode its control characters")
+        raise RemoteProtocolError(
+            "malformed XML reply: no room to decode its control characters", code=_MALFORMED
+        )
 
     def reference(match: re.Match[bytes]) -> bytes:
         return stand_in.get(_code_point(match), match.group())
@@ -104,7 +107,7 @@ def _control_references(body: bytes) -> tuple[bytes, dict[int, str] | None]:
 
 
 def parse_xml(body: bytes, *, strict: bool = False) -> XmlNode:
-    """Parse an S3 XML document; raise S3ServerError on malformed or unsafe input.
+    """Parse an S3 XML document; raise RemoteProtocolError on malformed or unsafe input.
 
     Leading whitespace (S3 sends it to keep a slow CompleteMultipartUpload alive) is
     skipped. Only UTF-8 is accepted, so the DOCTYPE check cannot be dodged by
@@ -113,16 +116,18 @@ def parse_xml(body: bytes, *, strict: bool = False) -> XmlNode:
     """
     body = body.lstrip()
     if _FORBIDDEN.search(body):
-        raise S3ServerError("refusing an XML document with a DOCTYPE or ENTITY declaration")
+        raise RemoteProtocolError(
+            "refusing an XML document with a DOCTYPE or ENTITY declaration", code=_MALFORMED
+        )
     if b"\x00" in body or body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise S3ServerError("malformed XML reply: not UTF-8")
+        raise RemoteProtocolError("malformed XML reply: not UTF-8", code=_MALFORMED)
     restore = None
     if not strict:
         body, restore = _control_references(body)
     try:
         return XmlNode(ElementTree.fromstring(body), restore)
     except ElementTree.ParseError as exc:
-        raise S3ServerError(f"malformed XML reply: {exc}") from None
+        raise RemoteProtocolError(f"malformed XML reply: {exc}", code=_MALFORMED) from None
 
 
 Content = str | int | bool | None | Mapping[str, "Content"] | list[tuple[str, "Content"]]
@@ -140,13 +145,15 @@ def _reference(match: re.Match[str]) -> str:
 def escape_text(value: str, *, strict: bool = True) -> str:
     """``value`` as XML character data; CR kept as ``&#13;`` (XML would turn it into LF).
 
-    Characters XML 1.0 cannot carry raise ValueError if ``strict``, else become
+    Characters XML 1.0 cannot carry raise LocalProtocolError if ``strict``, else become
     character references (``&#x1;``), as S3 writes them.
     """
     text = escape(value).replace("\r", "&#13;")
     if _NOT_XML.search(text):
         if strict:
-            raise ValueError(f"{value!r} holds a character XML cannot carry")
+            raise LocalProtocolError(
+                f"{value!r} holds a character XML cannot carry", value=value, code=_MALFORMED
+            )
         text = _NOT_XML.sub(_reference, text)
     return text
 
@@ -171,7 +178,7 @@ def render(
 
     A value may be a mapping or a list of pairs (nested elements) or a scalar.
     Characters XML 1.0 cannot carry become references (as in S3's replies), or raise
-    ValueError if ``strict`` (for request documents, which S3 would refuse).
+    LocalProtocolError if ``strict`` (for request documents, which S3 would refuse).
     """
     xmlns = f' xmlns="{S3_NAMESPACE}"' if namespace else ""
     inner = "".join(_render(tag, value, strict) for tag, value in items)

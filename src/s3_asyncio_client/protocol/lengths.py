@@ -1,6 +1,6 @@
 """Lengths a server sends: Content-Length, Content-Range and listed sizes, checked.
 
-A missing, malformed or impossible length is an S3LengthError carrying the value the
+A missing, malformed or impossible length is a RemoteLengthError carrying the value the
 server sent, never a zero: a download sized by a missing length would write nothing
 and call it done. Digits are ASCII only, and no length passes the largest object S3
 can hold.
@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ..exceptions import S3LengthError
+from .errors import RemoteLengthError
 from .limits import MAX_OBJECT_SIZE
 
 __all__ = ["ByteSpan", "object_span", "parse_body_span", "parse_length"]
@@ -32,13 +32,13 @@ class ByteSpan(NamedTuple):
 
 def parse_length(value: str | None, what: str, **where: str | None) -> int:
     """A byte count a server sent (``what`` names it): ASCII digits, at most the
-    largest object S3 can hold; else S3LengthError carrying ``value``. ``where``:
+    largest object S3 can hold; else RemoteLengthError carrying ``value``. ``where``:
     the bucket and key the error is about."""
     if value is None or not _DIGITS.fullmatch(value):
         shown = "missing" if value is None else f"{value!r}, not a byte count"
-        raise S3LengthError(f"malformed reply: {what} is {shown}", value=value, **where)
+        raise RemoteLengthError(f"malformed reply: {what} is {shown}", value=value, **where)
     if int(value) > MAX_OBJECT_SIZE:
-        raise S3LengthError(
+        raise RemoteLengthError(
             f"malformed reply: {what} is {value}, more than any object holds ({MAX_OBJECT_SIZE})",
             value=value,
             **where,
@@ -51,7 +51,7 @@ def _content_range(value: str | None, **where: str | None) -> ByteSpan:
     span = ByteSpan(*map(int, match.groups())) if match else None
     if span is None or not span.first <= span.last < span.total <= MAX_OBJECT_SIZE:
         shown = "missing" if value is None else f"{value!r}, not a byte range of an object"
-        raise S3LengthError(f"malformed reply: Content-Range is {shown}", value=value, **where)
+        raise RemoteLengthError(f"malformed reply: Content-Range is {shown}", value=value, **where)
     return span
 
 
@@ -65,7 +65,7 @@ def object_span(headers: Mapping[str, str], ranged: bool, **where: str | None) -
     span = _content_range(value, **where)
     if span.last - span.first + 1 != length:
         message = f"Content-Range {value} is not the {length} bytes of Content-Length"
-        raise S3LengthError(message, value=value, **where)
+        raise RemoteLengthError(message, value=value, **where)
     return span
 
 
@@ -80,7 +80,7 @@ def parse_body_span(
     206's Content-Range must be the range asked for (``byte_range`` as
     ``build_get_object`` takes it; S3 ends it at the object's end). A 200 to a range
     is the whole object: right only if that is what the range covers. Anything else
-    is an S3LengthError carrying the offending value."""
+    is a RemoteLengthError carrying the offending value."""
     span = object_span(headers, status == 206, **where)
     shown = headers.get("content-range") or f"the whole object ({span.total} bytes)"
     first, last = byte_range or (0, None)
@@ -89,7 +89,7 @@ def parse_body_span(
     wanted_last = span.total - 1 if last is None else min(last, span.total - 1)
     if (span.first, span.last) != (first, wanted_last):
         asked = "the whole object" if byte_range is None else _range_text(byte_range)
-        raise S3LengthError(f"asked for {asked}, got {shown}", value=shown, **where)
+        raise RemoteLengthError(f"asked for {asked}, got {shown}", value=shown, **where)
     return span
 
 

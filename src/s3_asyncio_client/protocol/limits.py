@@ -8,7 +8,7 @@ part size to that, rounded up to a whole MiB, and never below 5 MiB.
 
 from __future__ import annotations
 
-from ..exceptions import S3InvalidRequestError
+from .errors import LocalProtocolError
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -31,7 +31,6 @@ __all__ = [
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
-TiB = 1024 * GiB
 
 MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * GiB
@@ -41,30 +40,39 @@ MAX_PUT_SIZE = 5 * GiB
 MAX_OBJECT_SIZE = MAX_PARTS * MAX_PART_SIZE
 MAX_KEY_BYTES = 1024
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
+_BUCKET = "InvalidBucketName"
 
 
 def check_bucket(bucket: object) -> str:
     """Refuse a bucket name no S3 server would accept, naming it."""
     if not isinstance(bucket, str) or not bucket:
-        raise S3InvalidRequestError(f"bucket must be a non-empty string, got {bucket!r}")
+        raise LocalProtocolError(
+            f"bucket must be a non-empty string, got {bucket!r}", value=bucket, code=_BUCKET
+        )
     if "/" in bucket or len(bucket) > 255 or not bucket.isprintable() or " " in bucket:
-        raise S3InvalidRequestError(f"invalid bucket name {bucket!r}", bucket=bucket)
+        raise LocalProtocolError(
+            f"invalid bucket name {bucket!r}", value=bucket, code=_BUCKET, bucket=bucket
+        )
     return bucket
 
 
 def check_key(key: object, bucket: str | None = None) -> str:
     """Refuse an empty key or one over 1,024 UTF-8 bytes, naming it."""
     if not isinstance(key, str) or not key:
-        raise S3InvalidRequestError(f"key must be a non-empty string, got {key!r}", bucket=bucket)
+        raise LocalProtocolError(
+            f"key must be a non-empty string, got {key!r}", value=key, bucket=bucket
+        )
     try:
         size = len(key.encode("utf-8"))
     except UnicodeEncodeError:
-        raise S3InvalidRequestError(
-            f"key is not valid UTF-8 (lone surrogate): {key!r}", bucket=bucket
+        raise LocalProtocolError(
+            f"key is not valid UTF-8 (lone surrogate): {key!r}", value=key, bucket=bucket
         ) from None
     if size > MAX_KEY_BYTES:
-        raise S3InvalidRequestError(
+        raise LocalProtocolError(
             f"key is {size} bytes long; S3 allows at most {MAX_KEY_BYTES}: {key[:40]!r}...",
+            value=key,
+            code="KeyTooLongError",
             bucket=bucket,
         )
     return key
@@ -79,14 +87,14 @@ def check_int(value: object, name: str, low: int, high: int | None = None) -> in
         or (high is not None and value > high)
     ):
         bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise S3InvalidRequestError(f"{name} must be an int {bounds}, got {value!r}")
+        raise LocalProtocolError(f"{name} must be an int {bounds}, got {value!r}", value=value)
     return value
 
 
 def check_text(value: object, name: str) -> str:
     """Refuse anything but a non-empty string, naming it."""
     if not isinstance(value, str) or not value:
-        raise S3InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
+        raise LocalProtocolError(f"{name} must be a non-empty string, got {value!r}", value=value)
     return value
 
 
@@ -97,8 +105,10 @@ def check_part_number(part_number: object) -> int:
         or isinstance(part_number, bool)
         or not 1 <= part_number <= MAX_PART_NUMBER
     ):
-        raise S3InvalidRequestError(
-            f"part number must be an int from 1 to {MAX_PART_NUMBER}, got {part_number!r}"
+        raise LocalProtocolError(
+            f"part number must be an int from 1 to {MAX_PART_NUMBER}, got {part_number!r}",
+            value=part_number,
+            code="InvalidArgument",
         )
     return part_number
 
@@ -114,15 +124,18 @@ def plan_part_size(size: int, part_size: int | None = None) -> int:
     With ``part_size=None`` it picks 8 MiB, or more for very large objects.
     """
     if size < 0:
-        raise S3InvalidRequestError(f"size must be >= 0, got {size}")
+        raise LocalProtocolError(f"size must be >= 0, got {size}", value=size)
     if size > MAX_OBJECT_SIZE:
-        raise S3InvalidRequestError(
-            f"object of {size} bytes exceeds the multipart limit of {MAX_OBJECT_SIZE} bytes"
+        raise LocalProtocolError(
+            f"object of {size} bytes exceeds the multipart limit of {MAX_OBJECT_SIZE} bytes",
+            value=size,
+            code="EntityTooLarge",
         )
     if part_size is not None and not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
-        raise S3InvalidRequestError(
+        raise LocalProtocolError(
             f"part size {part_size} is not supported: it must be from "
-            f"{MIN_PART_SIZE} (5 MiB) to {MAX_PART_SIZE} (5 GiB)"
+            f"{MIN_PART_SIZE} (5 MiB) to {MAX_PART_SIZE} (5 GiB)",
+            value=part_size,
         )
     wanted = part_size or 8 * MiB
     needed = -(-size // MAX_PARTS)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..exceptions import S3InvalidRequestError
 from .addressing import Endpoint, Query
 from .checksums import ChecksumAlgorithm, checksum_header, content_md5
 from .documents import render
+from .errors import LocalProtocolError
 from .http import HttpRequest, RequestBody, in_memory
 from .limits import check_bucket, check_key, check_part_number, check_text
 from .signing import uri_encode
@@ -71,8 +71,9 @@ def object_headers(
     for name, value in (metadata or {}).items():
         for text in (name, value):
             if not _printable_ascii(text):
-                raise S3InvalidRequestError(
-                    f"metadata names and values must be printable ASCII strings, got {text!r}"
+                raise LocalProtocolError(
+                    f"metadata names and values must be printable ASCII strings, got {text!r}",
+                    value=text,
                 )
         headers[f"x-amz-meta-{name.lower()}"] = value
     for name, value in (extra or {}).items():
@@ -96,16 +97,13 @@ def _with_checksum(
     if digest_headers is not None:
         for name, header_value in digest_headers.items():
             if name not in _DIGEST_HEADERS and not name.startswith("x-amz-checksum-"):
-                raise S3InvalidRequestError(f"{name!r} is not a digest header")
+                raise LocalProtocolError(f"{name!r} is not a digest header", value=name)
             headers[name] = header_value
         return headers
     if not in_memory(body):
-        raise S3InvalidRequestError("a streamed body needs its digest headers computed first")
+        raise LocalProtocolError("a streamed body needs its digest headers computed first")
     if checksum is not None:
-        try:
-            headers[f"x-amz-checksum-{checksum}"] = value or checksum_header(checksum, body)[1]
-        except ValueError as exc:
-            raise S3InvalidRequestError(str(exc)) from None
+        headers[f"x-amz-checksum-{checksum}"] = value or checksum_header(checksum, body)[1]
     if md5:
         headers["content-md5"] = content_md5(body)
     return headers
@@ -163,7 +161,7 @@ def _range(byte_range: tuple[int, int | None] | None) -> dict[str, str]:
     if first < 0 and last is None:
         return {"range": f"bytes={first}"}
     if first < 0 or (last is not None and last < first):
-        raise S3InvalidRequestError(f"invalid byte range {byte_range!r}")
+        raise LocalProtocolError(f"invalid byte range {byte_range!r}", value=byte_range)
     return {"range": f"bytes={first}-{'' if last is None else last}"}
 
 
@@ -188,7 +186,7 @@ def build_get_object(
     query: Query = ()
     if part_number is not None:
         if byte_range is not None:
-            raise S3InvalidRequestError("ask for a byte range or a part number, not both")
+            raise LocalProtocolError("ask for a byte range or a part number, not both")
         query = _query(partNumber=check_part_number(part_number))
     return HttpRequest(method, _object(endpoint, bucket, key, query), headers)
 
@@ -210,14 +208,16 @@ def build_delete_objects(
     endpoint: Endpoint, bucket: str, keys: Sequence[str], *, quiet: bool = False
 ) -> HttpRequest:
     if isinstance(keys, str | bytes):
-        raise S3InvalidRequestError(f"keys must be a list of keys, got the string {keys!r}")
+        raise LocalProtocolError(f"keys must be a list of keys, got the string {keys!r}")
     if not 1 <= len(keys) <= 1000:
-        raise S3InvalidRequestError(f"DeleteObjects takes 1 to 1000 keys, got {len(keys)}")
+        raise LocalProtocolError(f"DeleteObjects takes 1 to 1000 keys, got {len(keys)}")
     objects = [("Object", {"Key": check_key(key, bucket)}) for key in keys]
     try:
         body = render("Delete", [("Quiet", quiet), *objects], strict=True)
-    except ValueError as exc:
-        raise S3InvalidRequestError(f"cannot delete by XML request: {exc}", bucket=bucket) from None
+    except LocalProtocolError as exc:
+        raise LocalProtocolError(
+            f"cannot delete by XML request: {exc}", value=exc.value, code=exc.code, bucket=bucket
+        ) from None
     headers = {"content-type": "application/xml", "content-md5": content_md5(body)}
     return HttpRequest(
         "POST", endpoint.url_for(check_bucket(bucket), None, [("delete", "")]), headers, body
@@ -352,7 +352,7 @@ def build_complete_multipart_upload(
     """``parts`` as (number, ETag) in ascending order; ``checksums`` by part number."""
     parts = list(parts)
     if not parts:
-        raise S3InvalidRequestError("CompleteMultipartUpload needs at least one part")
+        raise LocalProtocolError("CompleteMultipartUpload needs at least one part")
     items = []
     for number, etag in parts:
         check_part_number(number)

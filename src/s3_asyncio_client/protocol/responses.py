@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import NotRequired, TypedDict
 from urllib.parse import unquote_plus
 
-from ..exceptions import S3LengthError, S3ServerError
 from .documents import XmlNode, parse_xml
+from .errors import RemoteLengthError, RemoteProtocolError
 from .http import HttpResponse
 from .lengths import object_span, parse_body_span, parse_length
 
@@ -148,7 +148,7 @@ def _int(node: XmlNode, tag: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise S3ServerError(f"malformed reply: <{tag}> is {text!r}, not a number") from None
+        raise RemoteProtocolError(f"malformed reply: <{tag}> is {text!r}, not a number") from None
 
 
 def _size(item: XmlNode) -> int:
@@ -171,7 +171,9 @@ def _url_decoder(root: XmlNode) -> Callable[[str], str]:
         try:
             return unquote_plus(value, errors="strict")
         except UnicodeDecodeError:
-            raise S3ServerError(f"malformed listing: {value!r} is not URL-encoded UTF-8") from None
+            raise RemoteProtocolError(
+                f"malformed listing: {value!r} is not URL-encoded UTF-8"
+            ) from None
 
     return decode
 
@@ -228,7 +230,7 @@ def parse_head_object(
 ) -> ObjectInfo:
     """``content_length`` is the object's size; with ``part`` (a part number was asked
     for), the part's size, as S3's own ContentLength is. A length missing, malformed
-    or at odds with the Content-Range is an S3LengthError (``where``: bucket, key)."""
+    or at odds with the Content-Range is a RemoteLengthError (``where``: bucket, key)."""
     span = object_span(response.headers, False, **where)
     return _object_info(response.headers, span.last - span.first + 1 if part else span.total)
 
@@ -240,7 +242,7 @@ def parse_get_object(
     checked as ``parse_body_span`` says, and against the body that arrived."""
     span = parse_body_span(response.status, response.headers, byte_range, **where)
     if len(response.body) != span.last - span.first + 1:
-        raise S3LengthError(
+        raise RemoteLengthError(
             f"the body is {len(response.body)} bytes, Content-Length says "
             f"{span.last - span.first + 1}",
             value=response.headers.get("content-length"),
@@ -299,7 +301,7 @@ parse_upload_part_copy = parse_copy_object
 def parse_create_multipart_upload(response: HttpResponse) -> str:
     upload_id = parse_xml(response.body).find_text("UploadId")
     if not upload_id:
-        raise S3ServerError("CreateMultipartUpload reply has no UploadId")
+        raise RemoteProtocolError("CreateMultipartUpload reply has no UploadId")
     return upload_id
 
 

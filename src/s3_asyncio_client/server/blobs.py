@@ -197,20 +197,16 @@ class Blobs:
                     os.close(fd)
             base += size
 
-    def sweep(self, referenced: set[str]) -> int:
-        """Remove temp files and unreferenced blobs (rule 4); how many went."""
-        removed = 0
+    def sweep(self, referenced: set[str]) -> None:
+        """Remove temp files and unreferenced blobs (rule 4)."""
         for entry in self.tmp_dir.iterdir():
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
-            removed += 1
         for folder in self.blob_dir.iterdir():
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():
                 if entry.name not in referenced:
                     entry.unlink(missing_ok=True)
-                    removed += 1
-        return removed

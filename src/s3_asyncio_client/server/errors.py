@@ -5,6 +5,9 @@ Handlers raise ``S3Fault``; the app renders it as S3's error document
 extra fields S3 adds for that code (``ServerTime`` for skew, ``StringToSign`` for a
 bad signature, ...). HEAD replies carry the status only.
 
+A request the protocol layer refuses (its neutral ``ProtocolError``) is answered once,
+here (``protocol_fault``): with the S3 code the error names, in S3's wording for it.
+
 An error document must parse with any XML 1.0 parser (clients read the code from it),
 so an extra field XML cannot carry (a key holding U+0001, say) is left out: the
 ``Resource``, the raw request path, still names the key exactly.
@@ -13,8 +16,9 @@ so an extra field XML cannot carry (a key holding U+0001, say) is left out: the
 from __future__ import annotations
 
 from ..protocol.documents import representable
+from ..protocol.errors import ProtocolError
 
-__all__ = ["STATUS", "S3Fault", "storage_full"]
+__all__ = ["STATUS", "S3Fault", "protocol_fault", "storage_full"]
 
 # Each code S3 documents, with the status S3 sends it with.
 STATUS: dict[str, int] = {
@@ -89,3 +93,18 @@ def storage_full() -> S3Fault:
         "XMinioStorageFull",
         "The disk holding this server's data is full. Free some space, then retry.",
     )
+
+
+# S3's own wording for the codes a protocol error may name; others keep its message.
+_WORDING = {
+    "MalformedXML": (
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )
+}
+
+
+def protocol_fault(error: ProtocolError) -> S3Fault:
+    """The reply to a request the protocol layer refused: the S3 code the error names
+    (InvalidRequest when it names none)."""
+    code = error.code if error.code in STATUS else "InvalidRequest"
+    return S3Fault(code, _WORDING.get(code, error.message))

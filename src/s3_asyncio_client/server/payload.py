@@ -29,13 +29,13 @@ from typing import cast
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..exceptions import S3ServerError
 from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
 from ..protocol.documents import XmlNode, parse_xml
+from ..protocol.errors import ProtocolError
 from .auth import Identity
 from .blobs import TempBlob
 from .chunked import aws_chunked
-from .errors import S3Fault
+from .errors import S3Fault, protocol_fault
 
 __all__ = [
     "ALGORITHMS",
@@ -269,9 +269,5 @@ async def read_xml(request: web.BaseRequest, identity: Identity) -> XmlNode:
     _, body = await receive(request, identity, digests, None, limit=XML_LIMIT)
     try:
         return parse_xml(body, strict=True)  # S3 refuses &#x1; in requests too
-    except S3ServerError:
-        raise S3Fault(
-            "MalformedXML",
-            "The XML you provided was not well-formed or did not validate against our "
-            "published schema",
-        ) from None
+    except ProtocolError as exc:
+        raise protocol_fault(exc) from None

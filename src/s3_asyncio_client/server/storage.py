@@ -67,7 +67,7 @@ class Storage:
         except BaseException:
             os.close(self._lock)
             raise
-        self.swept = self.blobs.sweep(self.index.referenced_blobs())
+        self.blobs.sweep(self.index.referenced_blobs())
         self._pins: Counter[str] = Counter()
         self._doomed: set[str] = set()
         self._settled = self.index.changes

@@ -5,12 +5,13 @@
         bucket = client.bucket("demo").create(exist_ok=True)
         bucket.object("key").put_content(b"data")
 
-Every call goes through the client's portal (``portal.py``) to the async core
-(``S3Client``, ``MultipartUpload``) running on one background loop thread. This
-module and ``streams`` (readers, writers, multipart) hold no protocol logic and no
-second implementation of any operation; the errors raised are the async API's
-S3Error subclasses. Safe to use from many threads at once. A client is closed by
-``close()``, by leaving ``with``, or at the latest when the interpreter exits.
+Every call goes through the client's runner (``runner.py``) and its portal to the
+public async API (``S3Client``, ``MultipartUpload``) running on one background loop
+thread. This module and ``streams`` (readers, writers, multipart) hold no protocol
+logic and no second implementation of any operation; the errors raised are the
+async API's S3Error subclasses. Safe to use from many threads at once. A client is
+closed by ``close()``, by leaving ``with``, or at the latest when the interpreter
+exits.
 """
 
 from __future__ import annotations
@@ -18,33 +19,30 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Unpack
 
-from ..client import Checksum, S3Client
-from ..config import PayloadSigning, RetryConfig, Timeouts, TransferConfig
-from ..engine.upload import TransferResult
+from ..client import (
+    Body,
+    ObjectSummary,
+    PutResult,
+    S3Client,
+    TransferResult,
+    check_bucket,
+    check_key,
+)
+from ..config import ConnectionConfig, ConnectionOptions, TransferConfig
 from ..exceptions import (
     S3AccessDeniedError,
     S3ConflictError,
     S3InvalidRequestError,
     S3NoSuchBucketError,
 )
-from ..protocol.addressing import Addressing
-from ..protocol.http import Body
-from ..protocol.limits import check_bucket, check_key
-from ..protocol.responses import ObjectSummary, PutResult
-from .portal import Portal
+from .runner import Runner
 from .streams import ObjectReader, ObjectWriter, SyncMultipartUpload
 
 __all__ = ["Bucket", "Client", "Object", "ObjectEntry", "ObjectProps"]
-
-T = TypeVar("T")
-P = ParamSpec("P")
-# Async clients of a parent process, kept in a forked child so that no destructor
-# touches connections the parent still uses.
-_ABANDONED: list[S3Client] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,84 +66,44 @@ class ObjectProps:
     metadata: dict[str, str]
 
 
-class _Core:
-    """What a Client's finalizer needs, without the Client: its portal and the async
-    client of the current process (a forked child makes its own on first use)."""
-
-    def __init__(self, make: Callable[[], S3Client], name: str) -> None:
-        self.make = make
-        self.s3 = make()  # bad settings fail in Client(), not at the first call
-        self.pid = os.getpid()
-        self.portal = Portal(name, cleanup=self._close_client)
-
-    def client(self) -> S3Client:
-        """This process's async client; called on the loop thread only."""
-        if self.pid != os.getpid():
-            _ABANDONED.append(self.s3)
-            self.s3, self.pid = self.make(), os.getpid()
-        return self.s3
-
-    async def _close_client(self) -> None:
-        if self.pid == os.getpid():
-            await self.s3.close()
-
-    def close(self) -> None:
-        self.portal.close()
-
-
 class Client:
     """A synchronous S3 client: ``Client(endpoint)``, then ``client.bucket(name)``.
 
-    Settings not given come from the environment and ``~/.aws``, as for
-    ``S3Client``. ``min_part_size`` defaults to 0: the server decides how small a
-    multipart part may be (S3 wants 5 MiB for all but the last; pass
-    ``min_part_size=5 * 1024 * 1024`` to check that before completing).
-    ``transfer_config`` is used by ``put_file`` and ``download_file``. Use it as a
-    context manager or call ``close()``; a client left open is closed when the
-    interpreter exits. Share it between threads freely; after ``os.fork()`` the child
-    gets its own loop thread and connections on first use (streams and iterators
-    opened before stay behind).
+    Connection settings, as for ``S3Client``: a ``ConnectionConfig`` as
+    ``connection``, or its fields as keyword arguments (``access_key=``,
+    ``region=``, ...), which override it; ``endpoint`` is ``endpoint_url``. Settings
+    not given come from the environment and ``~/.aws``. ``min_part_size`` defaults
+    to 0: the server decides how small a multipart part may be (S3 wants 5 MiB for
+    all but the last; pass ``min_part_size=5 * 1024 * 1024`` to check that before
+    completing). ``transfer_config`` is used by ``put_file`` and ``download_file``.
+    Use it as a context manager or call ``close()``; a client left open is closed
+    when the interpreter exits. Share it between threads freely; after ``os.fork()``
+    the child gets its own loop thread and connections on first use (streams and
+    iterators opened before stay behind).
     """
 
     def __init__(
         self,
         endpoint: str | None = None,
         *,
-        access_key: str | None = None,
-        secret_key: str | None = None,
-        session_token: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        addressing: Addressing = "auto",
-        retry: RetryConfig | None = None,
-        timeouts: Timeouts | None = None,
-        max_connections: int = 32,
-        payload_signing: PayloadSigning = "auto",
-        checksum: Checksum = "auto",
+        connection: ConnectionConfig | None = None,
         min_part_size: int = 0,
         transfer_config: TransferConfig | None = None,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        make = functools.partial(
-            S3Client,
-            access_key=access_key,
-            secret_key=secret_key,
-            session_token=session_token,
-            region=region,
-            endpoint_url=endpoint,
-            profile=profile,
-            addressing=addressing,
-            retry=retry,
-            timeouts=timeouts,
-            max_connections=max_connections,
-            payload_signing=payload_signing,
-            checksum=checksum,
-            min_part_size=min_part_size,
-        )
+        if endpoint is not None:
+            if options.get("endpoint_url") not in (None, endpoint):
+                raise S3InvalidRequestError(
+                    f"the endpoint was given twice: {endpoint!r} and "
+                    f"endpoint_url={options.get('endpoint_url')!r}"
+                )
+            options["endpoint_url"] = endpoint
+        self.connection = (connection or ConnectionConfig()).with_options(**options)
         self.transfer_config = transfer_config or TransferConfig()
-        self._core = _Core(make, "Client")
-        self.endpoint = self._core.s3.endpoint.url
-        self._core.portal.name = f"Client({self.endpoint!r})"
-        self._finalizer = weakref.finalize(self, self._core.close)
+        make = functools.partial(S3Client, connection=self.connection, min_part_size=min_part_size)
+        self._runner = Runner(make, "Client")
+        self.endpoint = self._runner.endpoint_url
+        self._finalizer = weakref.finalize(self, self._runner.close)
 
     def __repr__(self) -> str:
         return f"Client({self.endpoint!r}{', closed' if self.closed else ''})"
@@ -158,35 +116,20 @@ class Client:
 
     @property
     def closed(self) -> bool:
-        return self._core.portal.closed
+        return self._runner.closed
 
     def close(self) -> None:
         """Cancel calls still running, close the connections, stop the loop thread.
         Idempotent; calls after it raise RuntimeError."""
         self._finalizer.detach()
-        self._core.close()
-
-    def _call(
-        self,
-        method: Callable[Concatenate[S3Client, P], Awaitable[T]],
-        /,
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """``await method(async_client, *args, **kwargs)`` on the portal's loop."""
-        core = self._core
-
-        async def run() -> T:
-            return await method(core.client(), *args, **kwargs)
-
-        return core.portal.call(run)
+        self._runner.close()
 
     def bucket(self, name: str) -> Bucket:
         """A handle on bucket ``name`` (nothing is sent until it is used)."""
         return Bucket(self, name)
 
     def list_buckets(self) -> list[Bucket]:
-        return [self.bucket(info["name"]) for info in self._call(S3Client.list_buckets)]
+        return [self.bucket(info["name"]) for info in self._runner.call(S3Client.list_buckets)]
 
 
 class Bucket:
@@ -195,6 +138,7 @@ class Bucket:
     def __init__(self, client: Client, name: str) -> None:
         self.client = client
         self.name = check_bucket(name)
+        self._runner = client._runner
 
     def __repr__(self) -> str:
         return f"Bucket({self.name!r})"
@@ -216,21 +160,21 @@ class Bucket:
                     error_code="BucketAlreadyOwnedByYou",
                     bucket=self.name,
                 )
-        self.client._call(S3Client.create_bucket, self.name, exist_ok=exist_ok)
+        self._runner.call(S3Client.create_bucket, self.name, exist_ok=exist_ok)
         return self
 
     def delete(self, missing_ok: bool = False) -> None:
         """Delete the (empty) bucket; a missing one raises S3NoSuchBucketError
         unless ``missing_ok``."""
         try:
-            self.client._call(S3Client.delete_bucket, self.name)
+            self._runner.call(S3Client.delete_bucket, self.name)
         except S3NoSuchBucketError:
             if not missing_ok:
                 raise
 
     def head(self) -> dict[str, str]:
         """The bucket's region when the server says; S3NoSuchBucketError if missing."""
-        return self.client._call(S3Client.head_bucket, self.name)
+        return self._runner.call(S3Client.head_bucket, self.name)
 
     def exists(self) -> bool:
         try:
@@ -246,15 +190,14 @@ class Bucket:
         async def collect(s3: S3Client) -> list[ObjectSummary]:
             return [item async for item in s3.iter_objects(self.name, prefix=prefix)]
 
-        return [_entry(item) for item in self.client._call(collect)]
+        return [_entry(item) for item in self._runner.call(collect)]
 
     def list_all_objects_iter(
         self, prefix: str | None = None, *, page_size: int | None = None
     ) -> Iterator[ObjectEntry]:
         """Every object under ``prefix``, fetched page by page as you iterate."""
-        core = self.client._core
-        items = core.portal.iterate(
-            lambda: core.client().iter_objects(self.name, prefix=prefix, page_size=page_size)
+        items = self._runner.iterate(
+            lambda s3: s3.iter_objects(self.name, prefix=prefix, page_size=page_size)
         )
         return (_entry(item) for item in items)
 
@@ -272,6 +215,7 @@ class Object:
     def __init__(self, bucket: Bucket, name: str) -> None:
         self.bucket = bucket
         self.name = check_key(name, bucket.name)
+        self._runner = bucket._runner
         self._props: ObjectProps | None = None
 
     def __repr__(self) -> str:
@@ -287,7 +231,7 @@ class Object:
 
     def head(self) -> ObjectProps:
         """Size, ETag, content type and metadata; S3NoSuchKeyError if missing."""
-        info = self.client._call(S3Client.head_object, self.bucket_name, self.name)
+        info = self._runner.call(S3Client.head_object, self.bucket_name, self.name)
         self._props = ObjectProps(
             size=info["content_length"],
             etag=info["etag"],
@@ -325,7 +269,7 @@ class Object:
         """Download to ``path`` with ``S3Client.download_file``: parallel ranged GETs
         (see the client's ``transfer_config``), written into a temporary file beside
         ``path`` that replaces it only once complete."""
-        return self.client._call(
+        return self._runner.call(
             S3Client.download_file,
             self.bucket_name,
             self.name,
@@ -335,7 +279,7 @@ class Object:
 
     def delete(self) -> None:
         """Delete the object; deleting a missing key succeeds, as on S3."""
-        self.client._call(S3Client.delete_object, self.bucket_name, self.name)
+        self._runner.call(S3Client.delete_object, self.bucket_name, self.name)
 
     def copy(self, to: Object | tuple[Bucket | str, str]) -> Object:
         """Copy server-side to ``to`` (an Object, or (bucket, key)); returns it."""
@@ -351,7 +295,7 @@ class Object:
             target = (bucket if isinstance(bucket, Bucket) else self.client.bucket(bucket)).object(
                 key
             )
-        self.client._call(
+        self._runner.call(
             S3Client.copy_object, self.bucket_name, self.name, target.bucket_name, target.name
         )
         return target

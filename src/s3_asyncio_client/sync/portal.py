@@ -13,7 +13,9 @@ Rules:
    run concurrently on the one loop.
 3. A call from the loop thread itself would wait for itself forever: it raises
    RuntimeError instead (async code should await the async API directly).
-4. Submission happens under the lock that ``close()`` takes to mark the portal
+4. Work reaches the loop one way only: a ``Handoff`` begun on the loop (``_begin``),
+   for calls, context managers, iterators, cleanups and the shutdown alike.
+   Submission happens under the lock that ``close()`` takes to mark the portal
    closed, so every call is either refused or queued before the shutdown, which
    cancels it; its caller then gets RuntimeError, never a hang.
 5. ``close()`` is idempotent. It cancels what is still running, awaits the
@@ -27,8 +29,9 @@ Rules:
    because closing it could disturb what the parent shares with the child.
 7. Async context managers and async iterators cross the portal whole:
    ``wrap_async_context_manager`` runs the ``async with`` in one task on the loop
-   (enter and exit in the same task, as anyio's portal does), ``iterate`` steps an
-   async iterator one call per item and closes it when the sync iterator is done.
+   (enter and exit in the same task, as anyio's portal does), which two calls start
+   and end; ``iterate`` steps an async iterator one call per item and closes it when
+   the sync iterator is done.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar
@@ -88,7 +91,7 @@ class Portal:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._loop else "idle"
@@ -148,28 +151,24 @@ class Portal:
             self._loop, self._thread = loop, thread
         return self._loop
 
-    def _submit(
-        self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
-    ) -> concurrent.futures.Future[T]:
-        self._check_caller()
-
-        async def run() -> T:
-            return await fn(*args, **kwargs)
-
-        with self._lock:  # rule 4
-            loop = self._start()  # may refuse: make the coroutine only after it
-            return asyncio.run_coroutine_threadsafe(run(), loop)
-
-    def _result(self, future: concurrent.futures.Future[T]) -> T:
-        try:
-            return future.result()
-        except (concurrent.futures.CancelledError, asyncio.CancelledError):
-            if self._closed:
-                raise RuntimeError(f"{self.name} was closed while the call was running") from None
-            raise
-        except BaseException:
-            future.cancel()  # interrupted (Ctrl-C): stop the work too; no-op when done
-            raise
+    def _begin(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        handoff: Handoff[T],
+        fn: Callable[..., Awaitable[T]],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Rule 4: start ``fn(*args, **kwargs)`` on the loop, its outcome in ``handoff``.
+        From the loop thread it starts at once and is kept referenced until done."""
+        if self.in_loop_thread():
+            handoff.begin(loop, fn, args, kwargs or {})
+            task = handoff.task
+            assert task is not None
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        else:
+            loop.call_soon_threadsafe(handoff.begin, loop, fn, args, kwargs or {})
 
     def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``await fn(*args, **kwargs)`` on the loop; block until it returns."""
@@ -177,7 +176,7 @@ class Portal:
         handoff: Handoff[T] = Handoff()
         with self._lock:  # rule 4
             loop = self._start()
-            loop.call_soon_threadsafe(handoff.begin, loop, fn, args, kwargs)
+            self._begin(loop, handoff, fn, args, kwargs)
         try:
             handoff.done.acquire()
         except BaseException:  # interrupted (Ctrl-C): stop the work too
@@ -226,12 +225,6 @@ class Portal:
             if aclose is not None and not exhausted and os.getpid() == pid:
                 self.run_soon(aclose)
 
-    def _spawn(self, loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, None]) -> None:
-        """Start ``coroutine`` from the loop thread, keeping the task referenced."""
-        task = loop.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     def run_soon(self, fn: Callable[[], Awaitable[object]]) -> None:
         """Best-effort cleanup from any thread (destructors, abandoned iterators): run
         ``fn`` and wait for it, or only start it from the loop thread; nothing once
@@ -241,11 +234,7 @@ class Portal:
         if loop is None or self._closed or sys.is_finalizing():
             return  # at exit the loop thread may be frozen: never wait for it
         if self.in_loop_thread():
-
-            async def run() -> None:
-                await fn()
-
-            self._spawn(loop, run())
+            self._begin(loop, Handoff(), fn)
             return
         try:
             self.call(fn)
@@ -257,20 +246,20 @@ class Portal:
         """Cancel what runs, await ``cleanup()``, stop the loop and join its thread.
         Every caller returns once the thread has ended (except on the loop thread)."""
         self._check_pid()
-        stopped = None
+        shutdown: Handoff[None] = Handoff()
         with self._lock:
             first, self._closed = not self._closed, True
             loop, thread = self._loop, self._thread
             if loop is None or thread is None:
                 return  # never started in this process: nothing to stop
-            if first and self.in_loop_thread():
-                self._spawn(loop, _shutdown(loop, self._cleanup))
-            elif first:
-                stopped = asyncio.run_coroutine_threadsafe(_shutdown(loop, self._cleanup), loop)
-        if not self.in_loop_thread():
-            thread.join()
-        if stopped is not None:
-            stopped.result()  # the cleanup's own error, if any
+            if first:
+                self._begin(loop, shutdown, _shutdown, (loop, self._cleanup))
+        if self.in_loop_thread():
+            return  # the shutdown starts once the calling task yields
+        thread.join()
+        # The loop ran the shutdown's outcome callback before its thread ended.
+        if first and shutdown.done.acquire(blocking=False) and shutdown.error is not None:
+            raise shutdown.error  # the cleanup's own error
 
 
 async def _shutdown(
@@ -303,26 +292,44 @@ def _serve(loop: asyncio.AbstractEventLoop, executor: concurrent.futures.Executo
 
 
 class _BlockingContext(AbstractContextManager[T], Generic[T]):
-    """One ``async with`` hosted by a task on the portal's loop (rule 7)."""
+    """One ``async with`` hosted by a task on the portal's loop (rule 7): one call
+    starts the host and waits until it has entered, another lets it exit."""
 
     def __init__(self, portal: Portal, factory: Callable[[], AbstractAsyncContextManager[T]]):
         self._portal = portal
         self._factory = factory
         self._exit_info: tuple[Any, Any, Any] = (None, None, None)
-        self._entered: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._entered = False
         self._leave: asyncio.Event | None = None
-        self._hosted: concurrent.futures.Future[bool | None] | None = None
+        self._host: asyncio.Task[bool | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def _host(self) -> bool | None:
+    async def _enter(self) -> T:
+        """On the loop: start the host task; return once it has entered."""
+        loop = asyncio.get_running_loop()
+        entered: asyncio.Future[T] = loop.create_future()
         self._leave = asyncio.Event()
+        self._host = host = loop.create_task(self._hosting(entered))
+        try:
+            return await entered
+        except BaseException:  # the caller gave up (Ctrl-C), or the portal is closing
+            host.cancel()
+            raise
+
+    async def _hosting(self, entered: asyncio.Future[T]) -> bool | None:
         manager = self._factory()
         try:
             value = await manager.__aenter__()
-        except BaseException as exc:
-            self._entered.set_exception(exc)
+        except asyncio.CancelledError:
+            entered.cancel()
             raise
-        self._entered.set_result(value)
+        except BaseException as exc:
+            if not entered.done():
+                entered.set_exception(exc)  # the caller raises it: not this task
+            return None
+        if not entered.done():
+            entered.set_result(value)
+        assert self._leave is not None
         try:
             await self._leave.wait()
         except BaseException as exc:  # cancelled: the portal is closing
@@ -331,23 +338,20 @@ class _BlockingContext(AbstractContextManager[T], Generic[T]):
             return None
         return await manager.__aexit__(*self._exit_info)
 
+    async def _exit(self) -> bool | None:
+        """On the loop: let the host exit, and wait for it (cancelled with us)."""
+        assert self._leave is not None
+        assert self._host is not None
+        self._leave.set()
+        return await self._host
+
     def __enter__(self) -> T:
-        if self._hosted is not None:
+        if self._entered:
             raise RuntimeError("this context manager was already entered")
-        hosted = self._hosted = self._portal._submit(self._host)
+        self._entered = True
+        value = self._portal.call(self._enter)
         self._loop = self._portal._loop
-        try:
-            either: list[concurrent.futures.Future[Any]] = [self._entered, hosted]
-            concurrent.futures.wait(either, return_when=concurrent.futures.FIRST_COMPLETED)
-            if self._entered.done():
-                return self._entered.result()
-        except asyncio.CancelledError:
-            raise self._portal._closed_error() from None
-        except BaseException:
-            hosted.cancel()
-            raise
-        self._portal._result(hosted)  # ended before entering: raises why
-        raise RuntimeError("the async context manager ended without entering")
+        return value
 
     def __exit__(
         self,
@@ -356,8 +360,8 @@ class _BlockingContext(AbstractContextManager[T], Generic[T]):
         traceback: TracebackType | None,
     ) -> bool | None:
         self._portal._check_pid()
-        hosted, leave, loop = self._hosted, self._leave, self._loop
-        if hosted is None or leave is None or loop is None or hosted.done():
+        host, leave, loop = self._host, self._leave, self._loop
+        if host is None or leave is None or loop is None or host.done():
             return None  # never entered, or already ended (the portal closed)
         if loop is not self._portal._loop:
             return None  # entered in the parent of this forked process: not ours
@@ -368,11 +372,7 @@ class _BlockingContext(AbstractContextManager[T], Generic[T]):
             leave.set()  # cannot wait for ourselves: the host exits on its own
             return None
         try:
-            loop.call_soon_threadsafe(leave.set)
-        except RuntimeError:  # the loop is closed: the shutdown exited the manager
-            return None
-        try:
-            return self._portal._result(hosted)
+            return self._portal.call(self._exit)
         except BaseException as error:
             if error is exc:
                 return False  # the body's own exception, re-raised by __aexit__

@@ -1,7 +1,7 @@
 """Object data for the sync facade (``fluent``): readers, writers, multipart uploads.
 
-Like ``fluent``, this holds no protocol logic: every operation is one portal call to
-the async core (``S3Client``, ``MultipartUpload``).
+Like ``fluent``, this holds no protocol logic: every operation is one call of the
+client's runner to the public async API (``S3Client``, ``MultipartUpload``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..client import MultipartUpload, S3Client
-from ..engine.upload import TransferResult
+from ..client import (
+    Body,
+    MultipartUpload,
+    PartInfo,
+    PutResult,
+    S3Client,
+    StreamingResponse,
+    TransferResult,
+    check_part_number,
+)
 from ..exceptions import S3InvalidRequestError
-from ..protocol.http import Body
-from ..protocol.limits import check_part_number
-from ..protocol.responses import PartInfo, PutResult
-from ..transport import StreamingResponse
-from .portal import Portal
+from .runner import Runner
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -65,18 +69,18 @@ class ObjectReader:
     def read_all(self) -> bytes:
         """The whole object (or range) in memory."""
         obj = self.object
-        result = obj.client._call(
+        result = obj._runner.call(
             S3Client.get_object, obj.bucket_name, obj.name, byte_range=self.byte_range
         )
         return result["body"]
 
     def raw(self) -> ObjectStream:
         """An open, file-like stream of the body; close it (or use ``with``)."""
-        obj, core = self.object, self.object.client._core
-        context = core.portal.wrap_async_context_manager(
-            lambda: core.client().open_object(obj.bucket_name, obj.name, byte_range=self.byte_range)
+        obj, runner = self.object, self.object._runner
+        context = runner.open(
+            lambda s3: s3.open_object(obj.bucket_name, obj.name, byte_range=self.byte_range)
         )
-        return ObjectStream(core.portal, context)
+        return ObjectStream(runner, context)
 
     def __iter__(self) -> Iterator[bytes]:
         """The body in chunks of up to ``chunk_size`` bytes, streamed."""
@@ -88,9 +92,9 @@ class ObjectReader:
 class ObjectStream(io.RawIOBase):
     """A file-like object over a streamed reply body (``read``, ``readinto``)."""
 
-    def __init__(self, portal: Portal, context: AbstractContextManager[StreamingResponse]) -> None:
+    def __init__(self, runner: Runner, context: AbstractContextManager[StreamingResponse]) -> None:
         super().__init__()
-        self._portal = portal
+        self._runner = runner
         self._pid = os.getpid()
         self._context: AbstractContextManager[StreamingResponse] | None = None
         self._stream = context.__enter__()
@@ -106,7 +110,7 @@ class ObjectStream(io.RawIOBase):
             raise ValueError("read from a closed ObjectStream")
         if os.getpid() != self._pid:
             raise RuntimeError("a stream opened before os.fork() cannot be read after it")
-        return self._portal.call(self._stream.read, -1 if size is None or size < 0 else size)
+        return self._runner.call(_read, self._stream, -1 if size is None or size < 0 else size)
 
     def readall(self) -> bytes:
         return self.read(-1)
@@ -126,6 +130,12 @@ class ObjectStream(io.RawIOBase):
             super().close()
 
 
+async def _read(_: S3Client, stream: StreamingResponse, size: int) -> bytes:
+    """Up to ``size`` bytes of an open reply (-1: the rest); ``Runner.call`` passes
+    the client first, which a read of an open reply does not need."""
+    return await stream.read(size)
+
+
 class ObjectWriter:
     """Writes an object whole: from bytes, or from a file through the transfer engine."""
 
@@ -141,7 +151,7 @@ class ObjectWriter:
     ) -> PutResult:
         """Store ``data`` in one request (up to 5 GiB); ``{"etag": ...}``."""
         obj = self.object
-        return obj.client._call(
+        return obj._runner.call(
             S3Client.put_object,
             obj.bucket_name,
             obj.name,
@@ -154,7 +164,7 @@ class ObjectWriter:
         """Upload a file with ``S3Client.upload_file``: large files go multipart, in
         parallel, checksummed, resumable (see the client's ``transfer_config``)."""
         obj = self.object
-        return obj.client._call(
+        return obj._runner.call(
             S3Client.upload_file, obj.bucket_name, obj.name, path, config=obj.client.transfer_config
         )
 
@@ -203,7 +213,7 @@ class SyncMultipartUpload:
                     bucket=obj.bucket_name,
                     key=obj.name,
                 )
-            self._upload = obj.client._call(
+            self._upload = obj._runner.call(
                 S3Client.create_multipart_upload,
                 obj.bucket_name,
                 obj.name,
@@ -220,11 +230,10 @@ class SyncMultipartUpload:
                 key=self.object.name,
             )
 
-    def _handle(self) -> MultipartUpload:
-        """The async upload, bound to this process's client (loop thread only)."""
+    def _handle(self, s3: S3Client) -> MultipartUpload:
+        """The async upload, bound to ``s3``, this process's client (loop thread only)."""
         upload = self._upload
         assert upload is not None
-        s3 = self.object.client._core.client()
         if upload.client is not s3:  # forked: re-attach with the child's client
             fresh = MultipartUpload(
                 s3, upload.bucket, upload.key, upload.upload_id, checksum=upload.checksum
@@ -239,10 +248,10 @@ class SyncMultipartUpload:
         return PartWriter(self, check_part_number(part_number))
 
     def _put_part(self, part_number: int, data: Body) -> PartInfo:
-        async def send() -> PartInfo:
-            return await self._handle().upload_part(part_number, data)
+        async def send(s3: S3Client) -> PartInfo:
+            return await self._handle(s3).upload_part(part_number, data)
 
-        part = self.object.client._core.portal.call(send)
+        part = self.object._runner.call(send)
         with self._lock:
             if part_number not in self._order:
                 self._order.append(part_number)
@@ -252,8 +261,8 @@ class SyncMultipartUpload:
         """Assemble the stored parts, in part-number order, into the object."""
         self._started("complete()")
 
-        async def complete() -> CompleteResponse:
-            result = await self._handle().complete()
+        async def complete(s3: S3Client) -> CompleteResponse:
+            result = await self._handle(s3).complete()
             return CompleteResponse(
                 status_code=200,
                 etag=result["etag"],
@@ -263,16 +272,16 @@ class SyncMultipartUpload:
                 size=result["size"],
             )
 
-        return self.object.client._core.portal.call(complete)
+        return self.object._runner.call(complete)
 
     def abort(self) -> None:
         """Abort the upload; the server deletes its parts."""
         self._started("abort()")
 
-        async def abort() -> None:
-            await self._handle().abort()
+        async def abort(s3: S3Client) -> None:
+            await self._handle(s3).abort()
 
-        self.object.client._core.portal.call(abort)
+        self.object._runner.call(abort)
 
 
 class PartWriter:

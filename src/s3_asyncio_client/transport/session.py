@@ -6,7 +6,7 @@ translated in ``errors``, once, into the S3Error tree (``raise ... from exc``).
 Rules of the retry loop:
 1. Every attempt is signed afresh, just before it is sent: a request that waited in
    a backoff is not rejected as stale.
-2. A transient error (see ``protocol.errors.is_retryable``) is retried up to
+2. A transient error (see ``errors.is_retryable``) is retried up to
    ``RetryConfig.max_attempts`` in all, with full-jitter backoff, while the client's
    retry budget lasts. Bodies are bytes-like, or file regions read afresh by each
    attempt, so every attempt resends the whole body.
@@ -38,11 +38,10 @@ from ..config import PayloadSigning, RetryConfig, Timeouts
 from ..exceptions import S3ConnectionError, S3Error, S3InvalidRequestError, S3TimeoutError
 from ..protocol.addressing import Endpoint
 from ..protocol.checksums import sha256_hex
-from ..protocol.errors import error_from_response, is_retryable, is_throttle
 from ..protocol.http import HttpRequest, HttpResponse, in_memory
 from ..protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
 from .bodies import RegionPayload, SentCounter, payload_for
-from .errors import map_exception
+from .errors import error_from_response, is_retryable, is_throttle, map_exception
 from .file_region import BufferPool
 from .replies import ERROR_REPLY_LIMIT, XML_REPLY_LIMIT, read_body
 from .slots import FairSlots

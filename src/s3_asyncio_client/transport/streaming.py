@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -28,15 +27,6 @@ class StreamingResponse:
         except Exception as exc:
             raise (map_exception(exc) or exc) from exc
 
-    async def read_exactly(self, n: int) -> bytes:
-        """``n`` bytes, or fewer only where the body ends."""
-        try:
-            return await self._response.content.readexactly(n)
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial
-        except Exception as exc:
-            raise (map_exception(exc) or exc) from exc
-
     async def read_chunk(self) -> bytes:
         """The next piece of the body, as it arrived (no copy); b"" at the end."""
         try:
@@ -46,17 +36,6 @@ class StreamingResponse:
                     return data
         except Exception as exc:
             raise (map_exception(exc) or exc) from exc
-
-    async def readinto(self, buffer: memoryview) -> int:
-        """Fill ``buffer`` as far as the body allows; the count of bytes written."""
-        filled = 0
-        while filled < len(buffer):
-            chunk = await self.read(min(len(buffer) - filled, self._chunk_size))
-            if not chunk:
-                break
-            buffer[filled : filled + len(chunk)] = chunk
-            filled += len(chunk)
-        return filled
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._chunks()
