@@ -44,7 +44,7 @@ async def upload(client: S3Client, bucket_name: str) -> AsyncIterator[MultipartU
     await client.create_bucket(bucket_name)
     mpu = await client.create_multipart_upload(bucket_name, "obj")
     yield mpu
-    if mpu._state == "open":
+    if mpu.is_open:
         await mpu.abort()
 
 
