@@ -17,9 +17,14 @@ __all__ = ["Handoff"]
 
 T = TypeVar("T")
 
+# How often a waiting caller looks for a signal. CPython checks for signals only
+# when a blocking wait is interrupted, so a Ctrl-C that lands just before the wait
+# blocks would otherwise go unseen until the call ends (perhaps never).
+SIGNAL_CHECK = 0.25
+
 
 class Handoff(Generic[T]):
-    """One call: the caller waits with ``done.acquire()``; ``begin`` (on the loop)
+    """One call: the caller waits with ``wait()``; ``begin`` (on the loop)
     starts the task, whose outcome lands in ``result`` or ``error``; ``cancel`` (on
     the loop) stops it when the caller gave up."""
 
@@ -42,6 +47,11 @@ class Handoff(Generic[T]):
         """On the loop: make the coroutine there (rule 2) and run it as a task."""
         self.task = loop.create_task(_await(fn, args, kwargs))
         self.task.add_done_callback(self._finish)
+
+    def wait(self) -> None:
+        """Block until the outcome is in; a signal (Ctrl-C) raises here promptly."""
+        while not self.done.acquire(timeout=SIGNAL_CHECK):
+            pass
 
     def _finish(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():  # a sync caller sees the Exception, not asyncio's BaseException

@@ -178,7 +178,7 @@ class Portal:
             loop = self._start()
             self._begin(loop, handoff, fn, args, kwargs)
         try:
-            handoff.done.acquire()
+            handoff.wait()
         except BaseException:  # interrupted (Ctrl-C): stop the work too
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(handoff.cancel)
