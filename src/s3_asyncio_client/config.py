@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, TypedDict, Unpack, get_args
+from typing import Literal, TypedDict, Unpack, cast, get_args
 
 from .exceptions import S3InvalidRequestError
 from .protocol.addressing import Addressing
@@ -17,6 +17,7 @@ from .protocol.checksums import ChecksumAlgorithm
 
 __all__ = [
     "Checksum",
+    "ChecksumType",
     "ConnectionConfig",
     "ConnectionOptions",
     "PayloadSigning",
@@ -27,11 +28,49 @@ __all__ = [
 
 PayloadSigning = Literal["auto", "signed", "unsigned"]
 Checksum = ChecksumAlgorithm | Literal["auto"] | None
+ChecksumType = Literal["COMPOSITE", "FULL_OBJECT"]
+# What S3 allows: a CRC64NVME multipart upload is full-object only, a SHA one
+# composite only; CRC32 and CRC32C either.
+_TYPES: dict[str, tuple[str, ...]] = {
+    "crc64nvme": ("FULL_OBJECT",),
+    "crc32": ("COMPOSITE", "FULL_OBJECT"),
+    "crc32c": ("COMPOSITE", "FULL_OBJECT"),
+    "sha1": ("COMPOSITE",),
+    "sha256": ("COMPOSITE",),
+}
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise S3InvalidRequestError(message)
+
+
+def choose_checksum(
+    default: ChecksumAlgorithm | None, checksum: object, kind: object = None
+) -> ChecksumAlgorithm | None:
+    """The algorithm of a call: ``checksum``, or ``default`` (the client's) for
+    "auto"; checked, with the multipart checksum type ``kind``."""
+    algorithms = get_args(ChecksumAlgorithm)
+    _require(
+        checksum is None or checksum == "auto" or checksum in algorithms,
+        f"checksum must be 'auto', None or one of {', '.join(algorithms)}, got {checksum!r}",
+    )
+    algorithm = default if checksum == "auto" else cast(ChecksumAlgorithm | None, checksum)
+    check_checksum_type(algorithm, kind)
+    return algorithm
+
+
+def check_checksum_type(algorithm: str | None, kind: object) -> None:
+    """Raise S3InvalidRequestError unless ``kind`` (None: the store's default for
+    the algorithm) is a multipart checksum type S3 allows with ``algorithm``."""
+    if kind is None:
+        return
+    allowed = _TYPES.get(algorithm or "", ())
+    _require(
+        kind in allowed,
+        f"checksum_type {kind!r} is not possible with checksum {algorithm!r}"
+        + (f": use {' or '.join(map(repr, allowed))}" if allowed else ""),
+    )
 
 
 def _number(value: object) -> bool:
@@ -114,6 +153,11 @@ class TransferConfig:
     target's name, so a power cut cannot leave a complete-looking file whose bytes
     never reached the disk; it costs about 0.45 s per GiB when the network outruns
     the disk (loopback), little when the disk keeps up. False for scratch files.
+
+    ``require_checksum`` (default False): a download of an object for which the
+    server keeps no checksum the client can check (none at all, or a composite whose
+    part sizes the server will not tell) fails with S3IntegrityError, before the
+    target appears, instead of succeeding unverified.
     """
 
     multipart_threshold: int = 16 * 1024 * 1024
@@ -122,6 +166,7 @@ class TransferConfig:
     resume: bool = True
     journal_dir: str | None = None
     fsync: bool = True
+    require_checksum: bool = False
 
     def __post_init__(self) -> None:
         threshold, part, concurrency = (
@@ -141,7 +186,7 @@ class TransferConfig:
             _count(concurrency) and 1 <= concurrency <= 256,
             f"max_concurrency must be an int from 1 to 256, got {concurrency!r}",
         )
-        for name in ("resume", "fsync"):
+        for name in ("resume", "fsync", "require_checksum"):
             value = getattr(self, name)
             _require(isinstance(value, bool), f"{name} must be True or False, got {value!r}")
 
@@ -158,8 +203,11 @@ class ConnectionConfig:
     "auto" signs bodies only over plain HTTP to a remote host, "signed" always (the
     body is hashed once more), "unsigned" never. ``checksum``: "auto" (CRC32C when
     the ``crc32c`` package is installed, else CRC32), an algorithm, or None; sent with
-    every upload and verified by the server. The secret key and session token are
-    left out of ``repr``.
+    every upload and verified by the server. ``checksum_type``: "COMPOSITE" or
+    "FULL_OBJECT" for multipart uploads, or None for the store's default (full-object
+    for CRC64NVME, composite for the others); S3 keeps CRC64NVME full-object only,
+    SHA1/SHA256 composite only. The secret key and session token are left out of
+    ``repr``.
     """
 
     endpoint_url: str | None = None
@@ -174,6 +222,7 @@ class ConnectionConfig:
     max_connections: int = 32
     payload_signing: PayloadSigning = "auto"
     checksum: Checksum = "auto"
+    checksum_type: ChecksumType | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -204,12 +253,7 @@ class ConnectionConfig:
             self.payload_signing in get_args(PayloadSigning),
             f"payload_signing must be 'auto', 'signed' or 'unsigned', got {self.payload_signing!r}",
         )
-        algorithms = get_args(ChecksumAlgorithm)
-        _require(
-            self.checksum is None or self.checksum == "auto" or self.checksum in algorithms,
-            f"checksum must be 'auto', None or one of {', '.join(algorithms)}, "
-            f"got {self.checksum!r}",
-        )
+        choose_checksum("crc32", self.checksum, self.checksum_type)
 
     def with_options(self, **options: Unpack[ConnectionOptions]) -> ConnectionConfig:
         """This config with the fields named in ``options`` changed; a ``retry`` or
@@ -238,3 +282,4 @@ class ConnectionOptions(TypedDict, total=False):
     max_connections: int
     payload_signing: PayloadSigning
     checksum: Checksum
+    checksum_type: ChecksumType | None

@@ -363,6 +363,7 @@ class FakeStore:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
+        checksum: object = "auto",  # the fake keeps its own algorithm
     ) -> PutResult:
         async with self.request("put", len(data)):
             body = self.read(data)
@@ -450,6 +451,8 @@ class FakeStore:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksum: object = "auto",  # the fake keeps its own algorithm
+        checksum_type: object = None,
     ) -> FakeUpload:
         async with self.request("create"):
             self._ids += 1

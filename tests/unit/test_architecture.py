@@ -60,6 +60,7 @@ THIRD_PARTY: dict[str, frozenset[str]] = {
     "aiohttp": frozenset({"transport", "server"}),
     "yarl": frozenset({"transport", "server"}),
     "crc32c": frozenset({"protocol"}),
+    "awscrt": frozenset({"protocol"}),
     "uvloop": frozenset({"sync"}),
     "click": frozenset({"cli"}),
     "rich": frozenset({"cli"}),

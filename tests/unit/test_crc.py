@@ -4,22 +4,87 @@ and matching ranges against whole-object and composite checksums."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
 import zlib
 
 import pytest
 from crc32c import crc32c
 
-from s3_asyncio_client.protocol.crc import ObjectChecksum, combine, object_checksum, verify_parts
+from s3_asyncio_client.protocol.checksums import (
+    RunningChecksum,
+    checksum_header,
+    crc64nvme_slow,
+    crc_function,
+)
+from s3_asyncio_client.protocol.crc import (
+    ObjectChecksum,
+    combine,
+    composite_value,
+    encode_crc,
+    object_checksum,
+    verify_parts,
+)
 
-CRCS = {"crc32c": crc32c, "crc32": zlib.crc32}
+CRCS = {"crc32c": crc32c, "crc32": zlib.crc32, "crc64nvme": crc64nvme_slow}
+
+# The catalogue check values: each CRC of b"123456789".
+CHECK_VALUES = {"crc32": 0xCBF43926, "crc32c": 0xE3069283, "crc64nvme": 0xAE8B14860A799888}
 
 
 def encoded(crc: int) -> str:
     return base64.b64encode(crc.to_bytes(4, "big")).decode()
 
 
-@pytest.mark.parametrize("algorithm", ["crc32c", "crc32"])
+@pytest.mark.parametrize("algorithm", sorted(CHECK_VALUES))
+def test_check_values(algorithm: str) -> None:
+    crc = crc_function(algorithm, slow_ok=True)
+    assert crc is not None
+    assert crc(b"123456789", 0) == CHECK_VALUES[algorithm]
+    assert crc(b"56789", crc(b"1234", 0)) == CHECK_VALUES[algorithm]
+    assert crc(b"", 0) == 0
+
+
+def test_crc64nvme_header_value_is_base64_of_8_big_endian_bytes() -> None:
+    running = RunningChecksum("crc64nvme", slow_ok=True)
+    running.update(b"1234")
+    running.update(memoryview(b"56789"))
+    assert running.digest() == bytes.fromhex("ae8b14860a799888")
+    assert running.value() == "rosUhgp5mIg=" == encode_crc("crc64nvme", CHECK_VALUES["crc64nvme"])
+
+
+def test_crc64nvme_fast_implementation_agrees_with_the_fallback() -> None:
+    fast = crc_function("crc64nvme")
+    if fast is None:
+        pytest.skip("awscrt is not installed: only the fallback exists")
+    rng = random.Random(3)
+    for length in (0, 1, 7, 8, 9, 255, 4096, 100_003):
+        data = rng.randbytes(length)
+        assert fast(data, 0) == crc64nvme_slow(data)
+        assert fast(data, 12345) == crc64nvme_slow(data, 12345)
+    assert checksum_header("crc64nvme", b"123456789") == (
+        "x-amz-checksum-crc64nvme",
+        "rosUhgp5mIg=",
+    )
+
+
+def test_crc64nvme_fallback_is_not_offered_as_fast() -> None:
+    fast = crc_function("crc64nvme")
+    assert fast is None or fast is not crc64nvme_slow
+    assert crc_function("crc64nvme", slow_ok=True) is not None
+
+
+def test_composite_value_is_the_checksum_of_the_part_digests() -> None:
+    parts = [b"a" * 10, b"b" * 20, b"c"]
+    digests = [crc32c(part, 0).to_bytes(4, "big") for part in parts]
+    expected = encode_crc("crc32c", crc32c(b"".join(digests), 0))
+    assert composite_value("crc32c", digests) == f"{expected}-3"
+    sha = [hashlib.sha256(part).digest() for part in parts]
+    whole = base64.b64encode(hashlib.sha256(b"".join(sha)).digest()).decode()
+    assert composite_value("sha256", sha) == f"{whole}-3"
+
+
+@pytest.mark.parametrize("algorithm", sorted(CHECK_VALUES))
 def test_combine_equals_the_crc_of_the_joined_bytes(algorithm: str) -> None:
     crc, rng = CRCS[algorithm], random.Random(7)
     for first_length, second_length in [(0, 0), (0, 5), (5, 0), (1, 1), (4096, 1 << 20)]:
@@ -53,7 +118,7 @@ def test_object_checksum_reads_the_suffix_type_and_etag() -> None:
     both = object_checksum({"crc32": "x=", "crc32c": "y="}, None, '"e"', None)
     assert both is not None
     assert both.algorithm == "crc32c"
-    assert object_checksum({"sha256": "x"}, None, '"e"', None) is None
+    assert object_checksum({"md5": "x"}, None, '"e"', None) is None
     assert object_checksum({}, None, '"e"', None) is None
     assert object_checksum({"crc32c": "abc=-x"}, None, '"e"', None) is None
 

@@ -197,13 +197,18 @@ def _single(
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, help="Files at once (--recursive).")
 @click.option(
     "--checksum",
-    type=click.Choice(["auto", "crc32c", "crc32", "sha256", "none"]),
+    type=click.Choice(["auto", "crc64nvme", "crc32c", "crc32", "sha256", "sha1", "none"]),
     default="auto",
     help="Per-part checksum the server verifies.",
 )
 @click.option("--content-type", help="Content type (default: guessed from the file name).")
 @click.option("--metadata", multiple=True, help="NAME=VALUE user metadata; repeatable.")
 @click.option("--no-resume", is_flag=True, help="Abort a failed upload instead of keeping it.")
+@click.option(
+    "--require-checksum",
+    is_flag=True,
+    help="Fail a download the server keeps no checkable checksum for.",
+)
 @click.pass_obj
 def cp(
     settings: Settings,
@@ -217,12 +222,14 @@ def cp(
     content_type: str | None,
     metadata: tuple[str, ...],
     no_resume: bool,
+    require_checksum: bool,
 ) -> None:
     """Copy SOURCE to TARGET: a local path or an s3://bucket/key URL on either side."""
     config = TransferConfig(
         part_size=parse_size(part_size) if part_size else None,
         max_concurrency=concurrency,
         resume=not no_resume,
+        require_checksum=require_checksum,
     )
     run(
         settings,

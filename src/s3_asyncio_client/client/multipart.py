@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..config import choose_checksum
 from ..engine import integrity
 from ..engine.ports import Data, UploadResult, check_data
 from ..exceptions import (
@@ -34,9 +35,10 @@ from ..transport.errors import protocol_edge
 from .listing import Pages
 
 if TYPE_CHECKING:
+    from ..config import ChecksumType
     from .s3client import Checksum, S3Client
 
-__all__ = ["MultipartUpload", "UploadResult"]
+__all__ = ["MultipartUpload", "UploadResult", "create_upload"]
 
 # A part the server stored wrongly (its checksum or ETag does not match) is sent
 # again, at most this many times in all.
@@ -295,3 +297,34 @@ class MultipartUpload:
         )
         await self.client._send(request, self.bucket, self.key)
         self._state = "aborted"
+
+
+async def create_upload(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    content_type: str | None,
+    metadata: Mapping[str, str] | None,
+    *,
+    checksum: Checksum,
+    kind: ChecksumType | None,
+) -> MultipartUpload:
+    """``S3Client.create_multipart_upload``: the client's checksum and type unless
+    the call names its own (an algorithm named alone gets the store's default type)."""
+    kind = kind or (client.checksum_type if checksum == "auto" else None)
+    algorithm = choose_checksum(client.checksum, checksum, kind)
+    if algorithm == "crc64nvme":
+        kind = "FULL_OBJECT"  # its only type: said, for stores whose default differs
+    request = build.build_create_multipart_upload(
+        client.endpoint,
+        bucket,
+        key,
+        content_type=content_type,
+        metadata=metadata,
+        checksum=algorithm,
+    )
+    if algorithm is not None and kind is not None:
+        request.headers["x-amz-checksum-type"] = kind
+    response = await client._send(request, bucket, key)
+    upload_id = parse.parse_create_multipart_upload(response)
+    return MultipartUpload(client, bucket, key, upload_id, checksum=algorithm)

@@ -9,7 +9,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Unpack
 
-from ..config import Checksum, ConnectionConfig, ConnectionOptions, TransferConfig
+from ..config import (
+    Checksum,
+    ChecksumType,
+    ConnectionConfig,
+    ConnectionOptions,
+    TransferConfig,
+    choose_checksum,
+)
 from ..credentials import resolve_settings
 from ..engine import copy, download, fanout, integrity, upload
 from ..engine.ports import Data, UploadResult, check_data
@@ -18,7 +25,7 @@ from ..exceptions import S3ConflictError, S3NoSuchBucketError, S3NoSuchKeyError,
 from ..protocol import requests as build
 from ..protocol import responses as parse
 from ..protocol.addressing import Endpoint
-from ..protocol.checksums import ChecksumAlgorithm, default_algorithm
+from ..protocol.checksums import default_algorithm
 from ..protocol.http import Body, HttpRequest, HttpResponse
 from ..protocol.lengths import parse_body_span
 from ..protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
@@ -38,7 +45,7 @@ from ..transport.errors import protocol_edge, protocol_errors
 from ..transport.file_region import BufferPool
 from . import listing
 from .capabilities import EndpointCapabilities
-from .multipart import MultipartUpload
+from .multipart import MultipartUpload, create_upload
 
 __all__ = ["Checksum", "GetObjectResult", "S3Client"]
 
@@ -80,9 +87,8 @@ class S3Client:
         check_int(min_part_size, "min_part_size", 0)
         self.endpoint = Endpoint(settings.endpoint_url, config.addressing)
         self.region = settings.region
-        self.checksum: ChecksumAlgorithm | None = (
-            default_algorithm() if config.checksum == "auto" else config.checksum
-        )
+        self.checksum = choose_checksum(default_algorithm(), config.checksum)
+        self.checksum_type = config.checksum_type
         self.transport = Transport(
             endpoint=self.endpoint,
             credentials=settings.credentials,
@@ -181,12 +187,12 @@ class S3Client:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
+        checksum: Checksum = "auto",
     ) -> PutResult:
-        """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``.
-
-        The server verifies the data's checksum; the reply is checked against it.
-        """
+        """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``. The
+        server verifies its ``checksum`` (default: the client's); the reply is checked."""
         check_data(data)
+        algorithm = choose_checksum(self.checksum, checksum)
         request = build.build_put_object(
             self.endpoint,
             bucket,
@@ -194,9 +200,9 @@ class S3Client:
             data,
             content_type=content_type,
             metadata=metadata,
-            checksum=self.checksum,
+            checksum=algorithm,
             content_md5=self.capabilities.checksums_ignored,
-            digest_headers=await integrity.digest_headers(self, data, self.checksum),
+            digest_headers=await integrity.digest_headers(self, data, algorithm),
         )
         response = await self._send(request, bucket, key, on_sent=on_sent)
         await integrity.verify_stored(self, request, response, key=key)
@@ -369,19 +375,15 @@ class S3Client:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksum: Checksum = "auto",
+        checksum_type: ChecksumType | None = None,
     ) -> MultipartUpload:
         """Start a multipart upload. Complete or abort it: parts of an upload left
-        open are stored, and billed, until it is aborted."""
-        response = await self._call(
-            build.build_create_multipart_upload,
-            bucket,
-            key,
-            content_type=content_type,
-            metadata=metadata,
-            checksum=self.checksum,
+        open are stored, and billed, until it is aborted. ``checksum`` and
+        ``checksum_type`` default to the client's (``ConnectionConfig``)."""
+        return await create_upload(
+            self, bucket, key, content_type, metadata, checksum=checksum, kind=checksum_type
         )
-        upload_id = parse.parse_create_multipart_upload(response)
-        return MultipartUpload(self, bucket, key, upload_id, checksum=self.checksum)
 
     def attach_multipart_upload(
         self, bucket: str, key: str, upload_id: str, *, checksum: Checksum = "auto"
@@ -405,14 +407,16 @@ class S3Client:
         progress: Progress | None = None,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksum: Checksum = "auto",
+        checksum_type: ChecksumType | None = None,
     ) -> TransferResult:
         """Upload a file path, a binary file object or an async iterable of bytes.
 
-        Streams in bounded memory, parts in parallel, each verified by checksum; a
-        file path interrupted (error, Ctrl-C, kill) resumes when called again. See
-        ``TransferConfig`` for the memory it takes. ``progress(done, total)`` is
-        called as bytes go out; ``done`` may go down when a failed part is retried.
-        """
+        Streams in bounded memory, parts in parallel, each verified by ``checksum``
+        (of ``checksum_type``, as ``create_multipart_upload``); a file path interrupted
+        (error, Ctrl-C, kill) resumes when called again. See ``TransferConfig`` for the
+        memory it takes. ``progress(done, total)`` is called as bytes go out; ``done``
+        may go down when a failed part is retried."""
         return await upload.upload_file(
             self,
             bucket,
@@ -422,6 +426,8 @@ class S3Client:
             progress=progress,
             content_type=content_type,
             metadata=metadata,
+            checksum=checksum,
+            checksum_type=checksum_type,
         )
 
     async def download_file(

@@ -11,12 +11,15 @@ Rules:
    (``partfile``: one writer thread, off the event loop). The target appears only
    when every byte has arrived, the size matches and the checksum agrees, and then
    fsynced; a failure or a cancellation removes the temporary.
-3. The HEAD that pins the ETag asks for the checksum S3 keeps (CRC32C or CRC32, of
-   the whole object or composite over its parts: see ``protocol.crc``). For a
-   composite one, a HEAD of part 1 gives the part size, and ranges are cut so that
-   none crosses a part boundary. Each range's CRC is computed as its bytes are
-   written; combined, they must give the object's checksum, or the download fails
-   with S3IntegrityError. An object with no such checksum is not verified.
+3. The HEAD that pins the ETag asks for the checksum S3 keeps (CRC64NVME, CRC32C
+   or CRC32, else SHA256 or SHA1; of the whole object or composite over its parts:
+   see ``protocol.crc``). For a composite one, a HEAD of part 1 gives the part size,
+   and ranges are cut so that none crosses a part boundary. Each range's CRC is
+   computed as its bytes are written (a SHA cannot be combined: each part is hashed
+   from the file once all is written); they must give the object's checksum, or the
+   download fails with S3IntegrityError. An object with no checksum that can be
+   checked is not verified, or, with ``require_checksum``, fails before the target
+   appears.
 4. A range whose body breaks off is asked again from the first missing byte, up to
    ``RANGE_ATTEMPTS`` times; progress is rolled back for bytes that must come again.
 5. Every reply's Content-Length and Content-Range must be the range asked for, of
@@ -47,9 +50,10 @@ from ..exceptions import (
     S3TimeoutError,
 )
 from ..protocol.checksums import crc_function
-from ..protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_parts
+from ..protocol.crc import ObjectChecksum, RangeCrc, object_checksum, verify_digests, verify_parts
 from ..protocol.lengths import parse_body_span
 from ..protocol.limits import plan_part_size
+from ..protocol.responses import ObjectInfo
 from ..transport.file_region import FileRegion, RandomAccess, in_thread
 from .allocator import tune_for_downloads
 from .fanout import fan_out, in_task_group
@@ -198,14 +202,27 @@ async def _exact_parts(remote: _Remote, count: int, concurrency: int) -> list[in
     return sizes if sum(sizes) == remote.size else None
 
 
-def _file_crcs(fd: int, part_sizes: list[int], algorithm: str) -> list[list[RangeCrc]]:
-    """Each part's CRC, read back from the file (blocking)."""
-    crcs, offset, buffer, file = [], 0, bytearray(CHUNK), RandomAccess(fd)
+def _file_digests(fd: int, part_sizes: list[int], algorithm: str) -> list[bytes]:
+    """Each part's digest, read back from the file (blocking)."""
+    digests, offset, buffer, file = [], 0, bytearray(CHUNK), RandomAccess(fd)
     for length in part_sizes:
-        digest = FileRegion(file, offset, length).digest((algorithm,), buffer)[algorithm]
-        crcs.append([(int.from_bytes(digest, "big"), length)])
+        digests.append(FileRegion(file, offset, length).digest((algorithm,), buffer)[algorithm])
         offset += length
-    return crcs
+    return digests
+
+
+async def _computed(
+    file: PartFile, expected: ObjectChecksum, part_sizes: list[int], crcs: list[list[RangeCrc]]
+) -> str | None:
+    """What the bytes give if not ``expected`` (None if they match): from the ranges'
+    CRCs when given, else from each part read back (a SHA, or a corrected layout)."""
+    if crcs:
+        return verify_parts(expected, crcs)
+    digests = await file.run(_file_digests, file.fd, part_sizes, expected.algorithm)
+    if crc_function(expected.algorithm) is None:
+        return verify_digests(expected, digests)
+    lengths = zip(digests, part_sizes, strict=True)
+    return verify_parts(expected, [[(int.from_bytes(d, "big"), n)] for d, n in lengths])
 
 
 async def _verify(
@@ -220,16 +237,15 @@ async def _verify(
     an S3IntegrityError (rule 3)."""
     if expected is None:
         return None
-    computed = verify_parts(expected, crcs)
+    computed = await _computed(file, expected, part_sizes, crcs)
     if computed is not None and len(part_sizes) > 1:
         # The layout was guessed from part 1: check it before crying foul.
         exact = await _exact_parts(remote, len(part_sizes), concurrency)
         if exact is None:
             return None  # the parts cannot be told: unverified, not condemned
         if exact != part_sizes:
-            crcs = await file.run(_file_crcs, file.fd, exact, expected.algorithm)
-            computed = verify_parts(expected, crcs)
-    if computed is not None and expected.ambiguous_parts not in (None, len(crcs)):
+            computed = await _computed(file, expected, exact, [])
+    if computed is not None and expected.ambiguous_parts not in (None, len(part_sizes)):
         return None  # maybe a composite without its suffix, of parts we could not tell
     if computed is not None:
         raise remote.integrity_error(
@@ -237,6 +253,18 @@ async def _verify(
             f"{expected}, they give {computed}"
         )
     return expected
+
+
+def _unverifiable(info: ObjectInfo) -> str:
+    """Why ``require_checksum`` failed a download."""
+    kept = sorted(info.get("checksums", {}))
+    slow = [name for name in kept if name.startswith("crc") and crc_function(name) is None]
+    hint = f"; {', '.join(slow)} needs the 'fast' extra (awscrt, crc32c)" if slow else ""
+    return (
+        "the server keeps no checksum of this object that can be verified (checksums "
+        f"kept: {', '.join(kept) or 'none'}; a composite needs the part sizes{hint}) "
+        "and require_checksum is set"
+    )
 
 
 def _ranges(part_sizes: list[int], range_size: int) -> list[list[tuple[int, int]]]:
@@ -275,7 +303,9 @@ async def download_file(
     )
     part_sizes, expected = await _part_sizes(remote, expected)
     plan = _ranges(part_sizes, plan_part_size(size, config.part_size))
-    crc = crc_function(expected.algorithm) if expected else None
+    if expected is None and config.require_checksum:
+        raise remote.integrity_error(_unverifiable(info))
+    crc = crc_function(expected.algorithm) if expected else None  # None: a SHA, hashed after
     meter = Meter(size, progress)
     crcs: list[list[RangeCrc]] = [[(0, 0)] * len(ranges) for ranges in plan]
     file = PartFile(target, fsync=config.fsync)
@@ -297,7 +327,10 @@ async def download_file(
         )
         if (written := (await file.run(os.fstat, file.fd)).st_size) != size:
             raise remote.integrity_error(f"file is {written} bytes, object is {size}")
-        verified = await _verify(remote, expected, part_sizes, crcs, file, config.max_concurrency)
+        ranges = crcs if crc is not None else []
+        verified = await _verify(remote, expected, part_sizes, ranges, file, config.max_concurrency)
+        if verified is None and config.require_checksum:
+            raise remote.integrity_error(_unverifiable(info))
         await file.close(keep=True)
     finally:
         await file.close(keep=False)  # nothing left to do if kept

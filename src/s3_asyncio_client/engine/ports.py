@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from ..config import Checksum, ChecksumType
 from ..exceptions import S3InvalidRequestError
 from ..protocol.addressing import Endpoint
 from ..protocol.checksums import ChecksumAlgorithm
@@ -173,6 +174,7 @@ class ObjectStore(Protocol):
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
+        checksum: Checksum = "auto",
     ) -> PutResult: ...
 
     async def head_object(
@@ -199,6 +201,8 @@ class ObjectStore(Protocol):
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        checksum: Checksum = "auto",
+        checksum_type: ChecksumType | None = None,
     ) -> UploadHandle: ...
 
     def attach_multipart_upload(

@@ -37,9 +37,9 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NotRequired, TypedDict
+from typing import IO, Any, NotRequired, TypedDict
 
-from ..config import TransferConfig
+from ..config import Checksum, ChecksumType, TransferConfig, choose_checksum
 from ..exceptions import S3InvalidRequestError
 from ..protocol.checksums import checksum_header
 from ..protocol.limits import MAX_PARTS, part_count, plan_part_size
@@ -86,10 +86,17 @@ class _Job:
     config: TransferConfig
     content_type: str | None
     metadata: Mapping[str, str] | None
+    # The call's own checksum choice, passed on only when it names one, so that
+    # a store without these arguments still works with the client's default.
+    choice: Mapping[str, Any]
 
     async def create(self) -> UploadHandle:
         return await self.store.create_multipart_upload(
-            self.bucket, self.key, content_type=self.content_type, metadata=self.metadata
+            self.bucket,
+            self.key,
+            content_type=self.content_type,
+            metadata=self.metadata,
+            **self.choice,
         )
 
     async def put(self, data: memoryview | FileRegion, meter: Meter) -> TransferResult:
@@ -100,6 +107,7 @@ class _Job:
             content_type=self.content_type,
             metadata=self.metadata,
             on_sent=meter,
+            **{k: v for k, v in self.choice.items() if k == "checksum"},
         )
         return TransferResult(etag=result["etag"], size=len(data), parts_count=0, skipped_bytes=0)
 
@@ -199,9 +207,14 @@ async def upload_file(
     progress: Progress | None = None,
     content_type: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    checksum: Checksum = "auto",
+    checksum_type: ChecksumType | None = None,
 ) -> TransferResult:
     """``S3Client.upload_file``: see there."""
-    job = _Job(store, bucket, key, config, content_type, metadata)
+    choice = {"checksum": checksum, "checksum_type": checksum_type}
+    choose_checksum(store.checksum, checksum, checksum_type)  # bad input fails first
+    given = {k: v for k, v in choice.items() if v != "auto" and (v or k == "checksum")}
+    job = _Job(store, bucket, key, config, content_type, metadata, given)
     if isinstance(source, str | os.PathLike):
         try:
             fd = os.open(source, os.O_RDONLY)
@@ -302,7 +315,7 @@ async def _upload_sized(
             size,
             identity[1],
             part_size,
-            store.checksum,
+            choose_checksum(store.checksum, job.choice.get("checksum", "auto")),
         )
         upload, done = await resume(store, journal, header, file, config.max_concurrency)
     if upload is None:

@@ -1,8 +1,11 @@
 """Checksums S3 understands, and the multipart ETag.
 
-CRC32C comes from the ``crc32c`` package (hardware accelerated) when it is
-installed; CRC32 from zlib always is. Header values are base64 of the big-endian
-digest, as S3 sends and expects them.
+CRC32C comes from the ``crc32c`` package when installed, else from ``awscrt`` (a
+dependency; both hardware accelerated), CRC64NVME from ``awscrt`` (the one botocore
+uses), CRC32 from zlib. CRC64NVME also has a pure-Python fallback, about a thousand
+times slower: it is used only where asked for (``slow_ok``, e.g. a server that must
+verify what a client sent), never picked silently. Header values are base64 of the
+big-endian digest, as S3 sends and expects them.
 """
 
 from __future__ import annotations
@@ -11,40 +14,83 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Literal, NamedTuple
+from functools import lru_cache
+from typing import Literal, NamedTuple, cast
 
 from .errors import LocalProtocolError
 from .http import Body
 
 __all__ = [
+    "CRC_SIZES",
     "ChecksumAlgorithm",
     "RunningChecksum",
     "StoredCheck",
     "check_stored",
     "checksum_header",
     "content_md5",
+    "crc64nvme_slow",
     "crc_function",
     "default_algorithm",
     "multipart_etag",
     "sha256_hex",
 ]
 
-ChecksumAlgorithm = Literal["crc32c", "crc32", "sha256", "sha1"]
+ChecksumAlgorithm = Literal["crc32c", "crc32", "crc64nvme", "sha256", "sha1"]
+
+CRC_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8}  # digest bytes
+_CRC64_MASK = (1 << 64) - 1
+_CRC64NVME_POLYNOMIAL = 0x9A6C9329AC4BC9B5  # reflected
 
 _crc32c: Callable[[Body, int], int] | None
 try:
     from crc32c import crc32c as _crc32c
 except ImportError:  # pragma: no cover - depends on the environment
-    _crc32c = None
+    try:  # awscrt's is hardware accelerated too (measured: as fast)
+        from awscrt.checksums import crc32c as _awscrt_crc32c  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        _crc32c = cast(Callable[[Body, int], int], _awscrt_crc32c)
+    except ImportError:
+        _crc32c = None
+
+_crc64nvme: Callable[[Body, int], int] | None
+try:
+    from awscrt.checksums import crc64nvme as _awscrt_crc64nvme  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    _crc64nvme = cast(Callable[[Body, int], int], _awscrt_crc64nvme)
+except ImportError:  # pragma: no cover - depends on the environment
+    _crc64nvme = None
 
 
-def crc_function(algorithm: str) -> Callable[[Body, int], int] | None:
-    """``crc(data, previous) -> crc`` for CRC32 or CRC32C, or None where it is not
-    fast here (CRC32C without the ``crc32c`` package) or not a CRC."""
+@lru_cache(maxsize=1)
+def _crc64_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ _CRC64NVME_POLYNOMIAL if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+def crc64nvme_slow(data: Body, previous: int = 0) -> int:
+    """CRC64NVME in pure Python, a byte at a time: correct, but a few MB/s."""
+    table = _crc64_table()
+    crc = previous ^ _CRC64_MASK
+    for byte in bytes(data):
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ _CRC64_MASK
+
+
+def crc_function(algorithm: str, *, slow_ok: bool = False) -> Callable[[Body, int], int] | None:
+    """``crc(data, previous) -> crc`` for CRC32, CRC32C or CRC64NVME, or None where it
+    is not fast here (CRC32C without ``crc32c``, CRC64NVME without ``awscrt``, unless
+    ``slow_ok`` accepts the pure-Python CRC64NVME) or not a CRC."""
     if algorithm == "crc32":
         return zlib.crc32
     if algorithm == "crc32c":
         return _crc32c
+    if algorithm == "crc64nvme":
+        return _crc64nvme or (crc64nvme_slow if slow_ok else None)
     return None
 
 
@@ -53,25 +99,27 @@ def default_algorithm() -> ChecksumAlgorithm:
     return "crc32c" if _crc32c is not None else "crc32"
 
 
-def _crc(function: Callable[[Body, int], int]) -> Callable[[Body], bytes]:
-    return lambda data: function(data, 0).to_bytes(4, "big")
+def _crc(function: Callable[[Body, int], int], size: int) -> Callable[[Body], bytes]:
+    return lambda data: function(data, 0).to_bytes(size, "big")
 
 
 _DIGESTS: dict[str, Callable[[Body], bytes]] = {
     "sha256": lambda data: hashlib.sha256(data).digest(),
     "sha1": lambda data: hashlib.sha1(data).digest(),
 }
-for _name in ("crc32", "crc32c"):
+for _name, _size in CRC_SIZES.items():
     if (_function := crc_function(_name)) is not None:
-        _DIGESTS[_name] = _crc(_function)
+        _DIGESTS[_name] = _crc(_function, _size)
 
 
 class RunningChecksum:
     """A checksum fed piece by piece, for bodies too large to hold in memory."""
 
-    def __init__(self, algorithm: ChecksumAlgorithm) -> None:
+    def __init__(self, algorithm: ChecksumAlgorithm, *, slow_ok: bool = False) -> None:
+        """``slow_ok`` accepts a pure-Python CRC (see ``crc_function``)."""
         self._hash: hashlib._Hash | None = None
-        self._function = crc_function(algorithm)
+        self._function = crc_function(algorithm, slow_ok=slow_ok)
+        self._size = CRC_SIZES.get(algorithm, 0)
         if algorithm in ("sha256", "sha1"):
             self._hash = hashlib.new(algorithm)
         elif self._function is None:
@@ -88,7 +136,9 @@ class RunningChecksum:
             self._crc = self._function(data, self._crc)
 
     def digest(self) -> bytes:
-        return self._hash.digest() if self._hash is not None else self._crc.to_bytes(4, "big")
+        if self._hash is not None:
+            return self._hash.digest()
+        return self._crc.to_bytes(self._size, "big")
 
     def value(self) -> str:
         """The header value: base64 of the digest."""

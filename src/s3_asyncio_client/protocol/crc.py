@@ -8,8 +8,11 @@ Rules:
 2. A download computes the CRC of each range it fetches; ranges never cross a part
    boundary, so ``combine`` yields both the CRC of each part and of the whole object
    without reading anything twice.
-3. Only CRC32C and CRC32 can be combined: another algorithm, or a composite whose
-   part sizes are unknown, is not verified (never reported as a mismatch).
+3. CRC64NVME, CRC32C and CRC32 are combined from the ranges' CRCs (preferred in
+   that order; one whose fast implementation is missing here is skipped). SHA256 and
+   SHA1, kept only when no CRC is, cannot be combined: each part is hashed whole
+   (``verify_digests``). A composite whose part sizes are unknown is not verified
+   (never reported as a mismatch).
 4. A value without ``-N`` on an object whose ETag says multipart is ambiguous (some
    servers leave the suffix out): it matches if either reading matches.
 """
@@ -17,17 +20,32 @@ Rules:
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from .checksums import crc_function
+from .checksums import CRC_SIZES, crc_function
 
-__all__ = ["ObjectChecksum", "RangeCrc", "combine", "object_checksum", "verify_parts"]
+__all__ = [
+    "ObjectChecksum",
+    "RangeCrc",
+    "combine",
+    "composite_value",
+    "encode_crc",
+    "object_checksum",
+    "verify_digests",
+    "verify_parts",
+]
 
-# Reflected generator polynomials.
-_POLYNOMIALS = {"crc32": 0xEDB88320, "crc32c": 0x82F63B78}
-_PREFERENCE = ("crc32c", "crc32")
+# Reflected generator polynomials, and their widths in bits.
+_POLYNOMIALS = {
+    "crc32": (0xEDB88320, 32),
+    "crc32c": (0x82F63B78, 32),
+    "crc64nvme": (0x9A6C9329AC4BC9B5, 64),
+}
+_PREFERENCE = ("crc64nvme", "crc32c", "crc32", "sha256", "sha1")
+_HASHES = ("sha256", "sha1")  # checkable everywhere (hashlib), but part by part only
 
 RangeCrc = tuple[int, int]  # (CRC of a range, its length)
 
@@ -54,7 +72,7 @@ def object_checksum(
     known_parts = parts_count or (int(tail) if dash and tail.isdigit() else None)
     for algorithm in _PREFERENCE:
         raw = checksums.get(algorithm)
-        if raw is None or crc_function(algorithm) is None:
+        if raw is None or (algorithm not in _HASHES and crc_function(algorithm) is None):
             continue
         value, dash, count = raw.partition("-")
         if dash:
@@ -68,18 +86,18 @@ def object_checksum(
 
 
 @lru_cache(maxsize=64)
-def _powers(polynomial: int) -> tuple[int, ...]:
-    """x^(2^k) mod p for k = 0..31, reflected."""
-    table, power = [], 1 << 30  # x^1
-    for _ in range(32):
+def _powers(polynomial: int, width: int) -> tuple[int, ...]:
+    """x^(2^k) mod p for k = 0..63, reflected."""
+    table, power = [], 1 << (width - 2)  # x^1
+    for _ in range(64):
         table.append(power)
-        power = _multiply(power, power, polynomial)
+        power = _multiply(power, power, polynomial, width)
     return tuple(table)
 
 
-def _multiply(a: int, b: int, polynomial: int) -> int:
+def _multiply(a: int, b: int, polynomial: int, width: int) -> int:
     """a * b modulo the polynomial, in reflected bit order."""
-    product, bit = 0, 1 << 31
+    product, bit = 0, 1 << (width - 1)
     while a:
         if a & bit:
             product ^= b
@@ -90,25 +108,38 @@ def _multiply(a: int, b: int, polynomial: int) -> int:
 
 
 @lru_cache(maxsize=256)
-def _shift(length: int, polynomial: int) -> int:
+def _shift(length: int, polynomial: int, width: int) -> int:
     """x^(8 * length) mod p: appending ``length`` zero bytes to a CRC's message."""
-    powers, result, k = _powers(polynomial), 1 << 31, 3  # x^0
+    powers, result, k = _powers(polynomial, width), 1 << (width - 1), 3  # x^0
     while length:
         if length & 1:
-            result = _multiply(powers[k & 31], result, polynomial)
+            result = _multiply(powers[k & 63], result, polynomial, width)
         length >>= 1
         k += 1
     return result
 
 
 def combine(algorithm: str, first: int, second: int, second_length: int) -> int:
-    """The CRC of A+B from CRC(A), CRC(B) and len(B)."""
-    polynomial = _POLYNOMIALS[algorithm]
-    return _multiply(_shift(second_length, polynomial), first, polynomial) ^ second
+    """The CRC of A+B from CRC(A), CRC(B) and len(B), for CRC32, CRC32C, CRC64NVME."""
+    polynomial, width = _POLYNOMIALS[algorithm]
+    shifted = _multiply(_shift(second_length, polynomial, width), first, polynomial, width)
+    return shifted ^ second
 
 
-def _encode(crc: int) -> str:
-    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+def encode_crc(algorithm: str, crc: int) -> str:
+    """The header value of a CRC: base64 of its big-endian bytes."""
+    return base64.b64encode(crc.to_bytes(CRC_SIZES[algorithm], "big")).decode()
+
+
+def composite_value(algorithm: str, part_digests: Sequence[bytes]) -> str:
+    """S3's composite checksum: the algorithm over the parts' digests, ``-N``."""
+    if algorithm in ("sha1", "sha256"):
+        digest = hashlib.new(algorithm, b"".join(part_digests)).digest()
+        return f"{base64.b64encode(digest).decode()}-{len(part_digests)}"
+    crc = crc_function(algorithm, slow_ok=True)
+    if crc is None:
+        raise ValueError(f"no composite checksum for {algorithm!r}")
+    return f"{encode_crc(algorithm, crc(b''.join(part_digests), 0))}-{len(part_digests)}"
 
 
 def _combined(algorithm: str, ranges: Sequence[RangeCrc]) -> int:
@@ -121,17 +152,32 @@ def _combined(algorithm: str, ranges: Sequence[RangeCrc]) -> int:
 def verify_parts(expected: ObjectChecksum, parts: Sequence[Sequence[RangeCrc]]) -> str | None:
     """None if the ranges' CRCs, grouped by part in order, give ``expected``; else
     what was computed (rules 1, 4)."""
-    algorithm = expected.algorithm
+    algorithm, size = expected.algorithm, CRC_SIZES[expected.algorithm]
     part_crcs = [_combined(algorithm, ranges) for ranges in parts]
     whole = _combined(algorithm, [r for ranges in parts for r in ranges])
-    crc = crc_function(algorithm)
-    assert crc is not None  # object_checksum picks only algorithms we can compute
-    composite = crc(b"".join(c.to_bytes(4, "big") for c in part_crcs), 0)
+    composite = composite_value(algorithm, [c.to_bytes(size, "big") for c in part_crcs])
     candidates = []
     if expected.parts is None:
-        candidates.append(_encode(whole))
+        candidates.append(encode_crc(algorithm, whole))
     if expected.parts is not None or expected.ambiguous_parts == len(parts):
-        candidates.append(_encode(composite))
+        candidates.append(composite.rpartition("-")[0])
+    return _mismatch(expected, candidates)
+
+
+def verify_digests(expected: ObjectChecksum, parts: Sequence[bytes]) -> str | None:
+    """None if the SHA digests of the parts, in order, give ``expected``; else what
+    was computed. One part is the whole object; S3 keeps a SHA of a multipart
+    object only as a composite (the hash of the parts' digests)."""
+    composite = hashlib.new(expected.algorithm, b"".join(parts)).digest()
+    candidates = []
+    if expected.parts is None and len(parts) == 1:
+        candidates.append(base64.b64encode(parts[0]).decode())
+    if expected.parts is not None or expected.ambiguous_parts == len(parts):
+        candidates.append(base64.b64encode(composite).decode())
+    return _mismatch(expected, candidates)
+
+
+def _mismatch(expected: ObjectChecksum, candidates: list[str]) -> str | None:
     if expected.value in candidates:
         return None
     return " or ".join(str(expected._replace(value=value)) for value in candidates)

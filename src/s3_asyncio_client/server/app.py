@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..protocol.documents import Content, render
-from . import buckets, completion, multipart, objects
+from . import attributes, buckets, completion, multipart, objects
 from .auth import Verifier
 from .call import Call, Settings
 from .errors import S3Fault
@@ -63,6 +63,8 @@ def _target(raw_path: str) -> tuple[str | None, str | None]:
 def _route(
     method: str, bucket: str | None, key: str | None, query: dict[str, str], headers: dict[str, str]
 ) -> Handler:
+    if key is not None and method == "GET" and "attributes" in query:
+        return attributes.get_object_attributes
     unsupported = _UNSUPPORTED & query.keys()
     if unsupported:
         raise S3Fault("NotImplemented", f"?{min(unsupported)} is not implemented by this server.")

@@ -10,20 +10,23 @@ Rules:
    index transaction swaps upload for object (see storage.py for why a kill at any
    moment leaves the old version or the new one, whole). So completion takes
    milliseconds at any size, and S3's 200-then-whitespace keep-alive is never needed.
-   The ETag is MD5 of the part MD5s, ``-N``; with a checksum algorithm, the object
-   checksum is the algorithm over the part checksums, ``-N`` (S3's composite one).
+   The ETag is MD5 of the part MD5s, ``-N``.
+3. With a checksum algorithm, the object checksum is the upload's type of it: for
+   COMPOSITE the algorithm over the part checksums, ``-N``; for FULL_OBJECT the CRC
+   of every byte, combined from the parts' CRCs and sizes (nothing is read again). An
+   ``x-amz-checksum-<alg>`` header on the request names the value expected
+   (BadDigest when it differs).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from typing import cast
 from urllib.parse import quote
 
 from aiohttp import web
 
-from ..protocol.checksums import ChecksumAlgorithm, RunningChecksum
+from ..protocol.crc import combine, composite_value, encode_crc
 from ..protocol.documents import Content, XmlNode
 from ..protocol.limits import MIN_PART_SIZE
 from .call import Call
@@ -31,7 +34,8 @@ from .conditions import check_write
 from .errors import S3Fault
 from .index import ObjectRecord, PartRecord, UploadRecord
 from .integers import decimal
-from .multipart import upload_of
+from .multipart import TYPE_HEADER, upload_checksum_type, upload_of
+from .objects import PART_CHECKSUMS, object_checksums
 from .payload import read_xml
 
 __all__ = ["complete_upload"]
@@ -118,15 +122,27 @@ def _chosen_parts(call: Call, upload: UploadRecord, document: XmlNode) -> list[P
     return chosen
 
 
-def _composite(upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
+def _checksums(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
     """Rule 3's object checksum, when every part has one."""
     alg = upload.algorithm
     if alg is None or any(alg not in part.checksums for part in parts):
         return {}
-    running = RunningChecksum(cast(ChecksumAlgorithm, alg))
-    for part in parts:
-        running.update(base64.b64decode(part.checksums[alg]))
-    return {alg: f"{running.value()}-{len(parts)}"}
+    digests = [base64.b64decode(part.checksums[alg]) for part in parts]
+    if upload_checksum_type(upload) == "FULL_OBJECT":
+        crc = 0
+        for part, digest in zip(parts, digests, strict=True):
+            crc = combine(alg, crc, int.from_bytes(digest, "big"), part.size)
+        value = encode_crc(alg, crc)
+    else:
+        value = composite_value(alg, digests)
+    expected = call.headers.get(f"x-amz-checksum-{alg}")
+    if expected is not None and expected.strip() not in (value, value.rpartition("-")[0]):
+        raise S3Fault(
+            "BadDigest",
+            f"The {alg.upper()} you specified ({expected}) did not match the calculated "
+            f"checksum ({value}).",
+        )
+    return {alg: value, PART_CHECKSUMS: " ".join(part.checksums[alg] for part in parts)}
 
 
 def _object(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
@@ -141,15 +157,16 @@ def _object(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> Object
         call.now(),
         upload.content_type,
         upload.metadata,
-        upload.headers,
-        _composite(upload, parts),
+        {name: value for name, value in upload.headers.items() if name != TYPE_HEADER},
+        _checksums(call, upload, parts),
         len(parts),
     )
 
 
 async def complete_upload(call: Call) -> web.StreamResponse:
     upload_of(call)  # NoSuchUpload before the body is read
-    document = await read_xml(call.request, call.identity)
+    # Its x-amz-checksum-* headers are the object's, not the XML body's (rule 3).
+    document = await read_xml(call.request, call.identity, checksum_headers=False)
     # From here on no await until the commit: the parts checked are the parts used,
     # even if the same upload is being completed, aborted or added to concurrently.
     upload = upload_of(call)
@@ -166,7 +183,10 @@ async def complete_upload(call: Call) -> web.StreamResponse:
         ("Key", record.key),
         ("ETag", record.etag),
     ]
-    items += [(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()]
+    checksums = object_checksums(record)
+    items += [(f"Checksum{alg.upper()}", value) for alg, value in checksums.items()]
+    if checksums:
+        items.append(("ChecksumType", upload_checksum_type(upload)))
     reply = call.xml("CompleteMultipartUploadResult", items)  # whole before the commit
     await call.storage.remove(index.complete_upload(upload, record))
     return reply

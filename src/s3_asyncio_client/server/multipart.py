@@ -6,8 +6,10 @@ Rules:
 1. Parts are blobs, staged in the index under their upload; a re-sent part number
    replaces the old part (whose blob is then removed).
 2. A part's checksum is computed with the upload's algorithm (``x-amz-checksum-algorithm``
-   at create) even when the client sends none, so ListParts and the object's composite
-   checksum have it.
+   at create) even when the client sends none, so ListParts and the object's checksum
+   have it. The upload's checksum type (``x-amz-checksum-type``: COMPOSITE, the
+   default, or FULL_OBJECT, the only one for CRC64NVME; SHA is composite only) is
+   kept with its headers until completion.
 3. Part numbers are 1..2**31-1 by default; 1..10,000 in strict mode, where parts over
    5 GiB are refused too.
 """
@@ -29,13 +31,17 @@ from .objects import DEFAULT_TYPE, copy_source, store_body, stored_headers, user
 from .payload import ALGORITHMS, Digests
 
 __all__ = [
+    "TYPE_HEADER",
     "abort_upload",
     "create_upload",
     "list_parts",
     "list_uploads",
+    "upload_checksum_type",
     "upload_of",
     "upload_part",
 ]
+
+TYPE_HEADER = "x-amz-checksum-type"
 
 
 def upload_of(call: Call) -> UploadRecord:
@@ -51,6 +57,10 @@ async def create_upload(call: Call) -> web.StreamResponse:
     algorithm = call.headers.get("x-amz-checksum-algorithm", "").lower() or None
     if algorithm is not None and algorithm not in ALGORITHMS:
         raise S3Fault("InvalidRequest", f"Checksum algorithm {algorithm!r} is not supported.")
+    kind = _checksum_type(algorithm, call.headers.get(TYPE_HEADER, "").upper() or None)
+    kept = stored_headers(call.headers)
+    if kind is not None:
+        kept[TYPE_HEADER] = kind
     record = UploadRecord(
         secrets.token_urlsafe(36),
         call.bucket,
@@ -58,10 +68,12 @@ async def create_upload(call: Call) -> web.StreamResponse:
         call.now(),
         call.headers.get("content-type") or DEFAULT_TYPE,
         user_metadata(call.headers),
-        stored_headers(call.headers),
+        kept,
         algorithm,
     )
-    headers = {"x-amz-checksum-algorithm": algorithm.upper()} if algorithm else {}
+    headers = {}
+    if algorithm is not None and kind is not None:
+        headers = {"x-amz-checksum-algorithm": algorithm.upper(), TYPE_HEADER: kind}
     reply = call.xml(
         "InitiateMultipartUploadResult",
         [("Bucket", call.bucket), ("Key", call.key), ("UploadId", record.upload_id)],
@@ -71,6 +83,34 @@ async def create_upload(call: Call) -> web.StreamResponse:
     # leave an upload behind that nobody was told of (and that retries would repeat).
     call.storage.index.create_upload(record)
     return reply
+
+
+def _checksum_type(algorithm: str | None, kind: str | None) -> str | None:
+    """Rule 2: the upload's checksum type, checked against its algorithm."""
+    if algorithm is None:
+        if kind is not None:
+            raise S3Fault(
+                "InvalidRequest",
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header.",
+            )
+        return None
+    kind = kind or ("FULL_OBJECT" if algorithm == "crc64nvme" else "COMPOSITE")
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise S3Fault("InvalidRequest", f"Value for x-amz-checksum-type header is invalid: {kind}")
+    if (kind == "COMPOSITE" and algorithm == "crc64nvme") or (
+        kind == "FULL_OBJECT" and algorithm.startswith("sha")
+    ):
+        raise S3Fault(
+            "InvalidRequest",
+            f"The {kind} checksum type cannot be used with the {algorithm} checksum algorithm.",
+        )
+    return kind
+
+
+def upload_checksum_type(upload: UploadRecord) -> str | None:
+    """COMPOSITE or FULL_OBJECT for an upload with a checksum algorithm (rule 2)."""
+    return upload.headers.get(TYPE_HEADER) if upload.algorithm else None
 
 
 def _part_number(call: Call) -> int:
@@ -194,6 +234,7 @@ async def list_parts(call: Call) -> web.StreamResponse:
     ]
     if upload.algorithm:
         items.append(("ChecksumAlgorithm", upload.algorithm.upper()))
+        items.append(("ChecksumType", upload_checksum_type(upload)))
     items += [("Part", _part_items(part)) for part in parts]
     return call.xml("ListPartsResult", items)
 

@@ -18,19 +18,26 @@ from .conditions import check_copy_source, check_read, check_write, http_date, p
 from .errors import S3Fault
 from .index import ObjectRecord, Segment
 from .integers import decimal
-from .payload import Digests, receive, requested_algorithms
+from .payload import Digests, receive, requested_algorithms, sdk_algorithm
 
 __all__ = [
+    "PART_CHECKSUMS",
+    "checksum_headers",
     "copy_object",
     "copy_source",
     "delete_object",
     "get_object",
     "head_object",
+    "object_checksums",
     "put_object",
     "store_body",
     "stored_headers",
     "user_metadata",
 ]
+
+# In ObjectRecord.checksums, beside each algorithm's value: the parts' values of a
+# multipart object, space-separated, for GET/HEAD ?partNumber=N.
+PART_CHECKSUMS = "parts"
 
 DEFAULT_TYPE = "binary/octet-stream"
 # System headers S3 stores with an object and returns on GET/HEAD.
@@ -103,8 +110,9 @@ async def store_body(
         raise
     computed = digests.values()
     echo = {alg: computed[alg] for alg in received.declared_checksums()}
-    if algorithm and algorithm in computed:
-        echo[algorithm] = computed[algorithm]
+    for kept in (algorithm, sdk_algorithm(call.headers)):
+        if kept and kept in computed:
+            echo[kept] = computed[kept]
     return name, digests, echo
 
 
@@ -149,6 +157,25 @@ def _no_such_key(call: Call) -> S3Fault:
     return S3Fault("NoSuchKey", "The specified key does not exist.", extra={"Key": call.key or ""})
 
 
+def object_checksums(record: ObjectRecord) -> dict[str, str]:
+    """``{algorithm: value}`` of the whole object, without its parts' values."""
+    return {alg: value for alg, value in record.checksums.items() if alg != PART_CHECKSUMS}
+
+
+def checksum_headers(record: ObjectRecord, part: int | None) -> dict[str, str]:
+    """The object's checksum and type, or part ``part``'s checksum when it is kept (a
+    single PUT is its own part 1)."""
+    headers = {}
+    parts = record.checksums.get(PART_CHECKSUMS, "").split()
+    for alg, value in object_checksums(record).items():
+        headers["x-amz-checksum-type"] = "COMPOSITE" if "-" in value else "FULL_OBJECT"
+        if part is None or (part == 1 and not record.parts):
+            headers[f"x-amz-checksum-{alg}"] = value
+        elif len(parts) == record.parts == len(record.blobs) and 1 <= part <= len(parts):
+            headers[f"x-amz-checksum-{alg}"] = parts[part - 1]
+    return headers
+
+
 def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
     headers = {
         "ETag": record.etag,
@@ -160,10 +187,10 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
         headers[name.title()] = value
     for name, value in record.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
-    whole = "range" not in call.headers and "partNumber" not in call.query
-    if whole and call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
-        for alg, value in record.checksums.items():
-            headers[f"x-amz-checksum-{alg}"] = value
+    enabled = call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    if enabled and "range" not in call.headers:
+        number = decimal(call.query["partNumber"]) if "partNumber" in call.query else None
+        headers.update(checksum_headers(record, number))
     if record.parts:
         headers["x-amz-mp-parts-count"] = str(record.parts)
     headers.update(_overrides(call))
@@ -331,7 +358,7 @@ async def copy_object(call: Call) -> web.StreamResponse:
         ("ETag", record.etag),
         ("LastModified", iso_time(record.modified)),
     ]
-    for alg, value in record.checksums.items():
+    for alg, value in object_checksums(record).items():
         items.append((f"Checksum{alg.upper()}", value))
     return call.xml("CopyObjectResult", items)  # type: ignore[arg-type]
 

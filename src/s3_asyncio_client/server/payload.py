@@ -10,7 +10,8 @@ Rules:
    the next is read from the socket, so the event loop never hashes a gigabyte.
 3. Every digest the request names is checked after the last byte: Content-MD5
    (InvalidDigest/BadDigest), ``x-amz-checksum-<alg>`` headers and trailers
-   (BadDigest), a hex ``x-amz-content-sha256`` (XAmzContentSHA256Mismatch),
+   (BadDigest; CRC32, CRC32C, CRC64NVME, SHA1, SHA256), a hex
+   ``x-amz-content-sha256`` (XAmzContentSHA256Mismatch),
    ``x-amz-decoded-content-length`` (IncompleteBody). A body that fails any check is
    never published: the caller discards its temp file.
 4. ``Expect: 100-continue`` is answered only when the body is first read, so a request
@@ -45,13 +46,14 @@ __all__ = [
     "read_xml",
     "receive",
     "requested_algorithms",
+    "sdk_algorithm",
 ]
 
-ALGORITHMS: tuple[ChecksumAlgorithm, ...] = ("crc32", "crc32c", "sha1", "sha256")
+ALGORITHMS: tuple[ChecksumAlgorithm, ...] = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
 BATCH = 1024 * 1024
 XML_LIMIT = 4 * 1024 * 1024
 PIECE = 256 * 1024
-_DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "sha1": 20, "sha256": 32}
+_DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 
 
 class Digests:
@@ -61,8 +63,10 @@ class Digests:
         self.size = 0
         self.md5 = hashlib.md5()
         self.sha256 = hashlib.sha256() if sha256 else None
+        # A client's checksum is verified even where only the slow CRC64NVME exists.
         self.checksums = {
-            alg: RunningChecksum(cast(ChecksumAlgorithm, alg)) for alg in sorted(algorithms)
+            alg: RunningChecksum(cast(ChecksumAlgorithm, alg), slow_ok=True)
+            for alg in sorted(algorithms)
         }
 
     def update(self, data: bytes) -> None:
@@ -99,9 +103,18 @@ class Received:
         return found
 
 
+def sdk_algorithm(headers: dict[str, str]) -> str | None:
+    """The algorithm ``x-amz-sdk-checksum-algorithm`` names: S3 computes and keeps
+    that checksum even when its value comes in no header or trailer."""
+    alg = headers.get("x-amz-sdk-checksum-algorithm", "").strip().lower() or None
+    if alg is not None and alg not in _DIGEST_SIZES:
+        raise S3Fault("InvalidRequest", f"Checksum algorithm {alg!r} is not supported.")
+    return alg
+
+
 def requested_algorithms(headers: dict[str, str], extra: str | None = None) -> set[str]:
     """The checksum algorithms a request's body must be hashed with."""
-    wanted = {extra} if extra else set()
+    wanted = {alg for alg in (extra, sdk_algorithm(headers)) if alg}
     for name, _value in headers.items():
         if name.startswith("x-amz-checksum-"):
             alg = name.removeprefix("x-amz-checksum-")
@@ -143,14 +156,21 @@ async def receive(
     into: TempBlob | None,
     *,
     limit: int | None = None,
+    checksum_headers: bool = True,
 ) -> tuple[Received, bytes]:
     """Read, decode, hash and store the body (rules 1-3); memory bodies are returned.
 
     ``limit`` caps the decoded size (MaxMessageLengthExceeded for small XML bodies,
-    EntityTooLarge for objects in strict mode).
+    EntityTooLarge for objects in strict mode). Without ``checksum_headers`` the
+    ``x-amz-checksum-*`` headers are not the body's (CompleteMultipartUpload's name
+    the object's checksum).
     """
     await continue_body(request)
-    headers = {name.lower(): value for name, value in request.headers.items()}
+    headers = {
+        name.lower(): value
+        for name, value in request.headers.items()
+        if checksum_headers or not name.lower().startswith("x-amz-checksum-")
+    }
     trailers: dict[str, str] = {}
     chunked = _is_aws_chunked(request, identity)
     source = (
@@ -262,11 +282,20 @@ def _check(request: web.BaseRequest, received: Received, digests: Digests, chunk
             )
 
 
-async def read_xml(request: web.BaseRequest, identity: Identity) -> XmlNode:
-    """A small XML request body, verified like any other body."""
-    headers = {name.lower(): value for name, value in request.headers.items()}
+async def read_xml(
+    request: web.BaseRequest, identity: Identity, *, checksum_headers: bool = True
+) -> XmlNode:
+    """A small XML request body, verified like any other body (see ``receive`` for
+    ``checksum_headers``)."""
+    headers = {
+        name.lower(): value
+        for name, value in request.headers.items()
+        if checksum_headers or not name.lower().startswith("x-amz-checksum-")
+    }
     digests = Digests(requested_algorithms(headers), sha256=len(identity.payload_hash) == 64)
-    _, body = await receive(request, identity, digests, None, limit=XML_LIMIT)
+    _, body = await receive(
+        request, identity, digests, None, limit=XML_LIMIT, checksum_headers=checksum_headers
+    )
     try:
         return parse_xml(body, strict=True)  # S3 refuses &#x1; in requests too
     except ProtocolError as exc:
