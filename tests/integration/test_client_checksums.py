@@ -135,10 +135,12 @@ async def test_a_flipped_byte_fails_the_download(
 
 
 async def test_require_checksum_fails_an_object_without_one(
-    local: ServerInfo, bucket_name: str, data: bytes, tmp_path: Path
+    moto: ServerInfo, bucket_name: str, data: bytes, tmp_path: Path
 ) -> None:
+    """moto keeps no checksum for an object sent without one (S3 and the embedded
+    server keep their default CRC64NVME: see the test below)."""
     target = tmp_path / "obj.bin"
-    async with s3_client(local, checksum=None) as client:
+    async with s3_client(moto, checksum=None) as client:
         await client.create_bucket(bucket_name)
         await client.put_object(bucket_name, "obj", data)
         head = await client.head_object(bucket_name, "obj", checksum_mode=True)
@@ -150,6 +152,28 @@ async def test_require_checksum_fails_an_object_without_one(
         assert list(tmp_path.iterdir()) == []
         result = await client.download_file(bucket_name, "obj", target, config=CONFIG)
     assert "checksum" not in result  # unverified, and said so
+    assert target.read_bytes() == data
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
+async def test_an_object_sent_without_a_checksum_gets_the_default_one(
+    local: ServerInfo, bucket_name: str, data: bytes, tmp_path: Path, multipart: bool
+) -> None:
+    """As S3 does: no checksum sent, CRC64NVME kept (FULL_OBJECT, combined over the
+    parts of a multipart upload), so the download is verified all the same."""
+    target = tmp_path / "obj.bin"
+    async with s3_client(local, checksum=None) as client:
+        await client.create_bucket(bucket_name)
+        if multipart:
+            await client.upload_file_multipart(bucket_name, "obj", data, part_size=PART)
+        else:
+            await client.put_object(bucket_name, "obj", data)
+        head = await client.head_object(bucket_name, "obj", checksum_mode=True)
+        assert list(head.get("checksums", {})) == ["crc64nvme"]
+        assert head.get("checksum_type") == "FULL_OBJECT"
+        required = TransferConfig(part_size=PART, fsync=False, require_checksum=True)
+        result = await client.download_file(bucket_name, "obj", target, config=required)
+    assert result["checksum"].startswith("crc64nvme ")
     assert target.read_bytes() == data
 
 
@@ -209,17 +233,19 @@ async def test_a_checksum_type_s3_does_not_allow_fails_before_sending(
             )
 
 
-async def test_cli_require_checksum(local: ServerInfo, bucket_name: str, tmp_path: Path) -> None:
+async def test_cli_require_checksum(
+    local: ServerInfo, moto: ServerInfo, bucket_name: str, tmp_path: Path
+) -> None:
     from test_cli import s3aio
 
-    async with s3_client(local, checksum=None) as client:
-        await client.create_bucket(bucket_name)
-        await client.put_object(bucket_name, "bare", b"no checksum kept")
-        await client.put_object(bucket_name, "kept", b"a checksum kept", checksum="crc64nvme")
+    for server in (local, moto):  # moto keeps no checksum when none is sent
+        async with s3_client(server, checksum=None) as client:
+            await client.create_bucket(bucket_name)
+            await client.put_object(bucket_name, "bare", b"no checksum kept")
     url, target = f"s3://{bucket_name}", tmp_path / "out.bin"
-    refused = s3aio(local, "cp", "--require-checksum", f"{url}/bare", str(target), check=False)
+    refused = s3aio(moto, "cp", "--require-checksum", f"{url}/bare", str(target), check=False)
     assert refused.returncode == 1
     assert "require_checksum is set" in refused.stderr
     assert not target.exists()
-    s3aio(local, "cp", "--require-checksum", f"{url}/kept", str(target))
-    assert target.read_bytes() == b"a checksum kept"
+    s3aio(local, "cp", "--require-checksum", f"{url}/bare", str(target))  # the default CRC
+    assert target.read_bytes() == b"no checksum kept"

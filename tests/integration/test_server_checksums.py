@@ -286,6 +286,29 @@ def test_complete_checks_the_part_and_object_checksums_given(client: Any, bucket
     assert stored_keys(client, bucket) == ["mp"]
 
 
+def test_complete_must_name_the_checksum_type_of_the_upload(client: Any, bucket: str) -> None:
+    upload, parts = _upload_parts(client, bucket, "CRC64NVME", None)
+    with pytest.raises(client.exceptions.ClientError) as caught:
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key="mp",
+            UploadId=upload,
+            MultipartUpload={"Parts": parts},
+            ChecksumType="COMPOSITE",
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "FULL_OBJECT checksum mode" in caught.value.response["Error"]["Message"]
+    assert stored_keys(client, bucket) == []
+    done = client.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload,
+        MultipartUpload={"Parts": parts},
+        ChecksumType="FULL_OBJECT",
+    )
+    assert done["ChecksumType"] == "FULL_OBJECT"
+
+
 def test_get_object_attributes_reports_checksum_and_parts(client: Any, bucket: str) -> None:
     upload, parts = _upload_parts(client, bucket, "CRC32C", None)
     client.complete_multipart_upload(

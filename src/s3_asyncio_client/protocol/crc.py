@@ -30,6 +30,7 @@ from .checksums import CRC_SIZES, crc_function
 __all__ = [
     "ObjectChecksum",
     "RangeCrc",
+    "checksum_type",
     "combine",
     "composite_value",
     "encode_crc",
@@ -129,6 +130,11 @@ def combine(algorithm: str, first: int, second: int, second_length: int) -> int:
 def encode_crc(algorithm: str, crc: int) -> str:
     """The header value of a CRC: base64 of its big-endian bytes."""
     return base64.b64encode(crc.to_bytes(CRC_SIZES[algorithm], "big")).decode()
+
+
+def checksum_type(value: str) -> str:
+    """COMPOSITE (a checksum of the parts' checksums, ``...-N``) or FULL_OBJECT."""
+    return "COMPOSITE" if "-" in value else "FULL_OBJECT"
 
 
 def composite_value(algorithm: str, part_digests: Sequence[bytes]) -> str:

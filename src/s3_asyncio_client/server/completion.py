@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ..protocol.crc import combine, composite_value, encode_crc
+from ..protocol.crc import checksum_type, combine, composite_value, encode_crc
 from ..protocol.documents import Content, XmlNode
 from ..protocol.limits import MIN_PART_SIZE
 from .call import Call
@@ -35,7 +35,7 @@ from .errors import S3Fault
 from .index import ObjectRecord, PartRecord, UploadRecord
 from .integers import decimal
 from .multipart import TYPE_HEADER, upload_checksum_type, upload_of
-from .objects import PART_CHECKSUMS, object_checksums
+from .objects import DEFAULT_CHECKSUM, PART_CHECKSUMS, object_checksums
 from .payload import read_xml
 
 __all__ = ["complete_upload"]
@@ -124,11 +124,11 @@ def _chosen_parts(call: Call, upload: UploadRecord, document: XmlNode) -> list[P
 
 def _checksums(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
     """Rule 3's object checksum, when every part has one."""
-    alg = upload.algorithm
-    if alg is None or any(alg not in part.checksums for part in parts):
+    alg = upload.algorithm or DEFAULT_CHECKSUM  # none named: S3's default, full-object
+    if any(alg not in part.checksums for part in parts):
         return {}
     digests = [base64.b64decode(part.checksums[alg]) for part in parts]
-    if upload_checksum_type(upload) == "FULL_OBJECT":
+    if (upload_checksum_type(upload) or "FULL_OBJECT") == "FULL_OBJECT":
         crc = 0
         for part, digest in zip(parts, digests, strict=True):
             crc = combine(alg, crc, int.from_bytes(digest, "big"), part.size)
@@ -163,6 +163,19 @@ def _object(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> Object
     )
 
 
+def _check_type(call: Call, upload: UploadRecord) -> None:
+    """A checksum type named at completion must be the one the upload was created with
+    (an upload naming no algorithm gets S3's default, a full-object CRC64NVME)."""
+    sent = call.headers.get(TYPE_HEADER, "").strip().upper()
+    kept = upload_checksum_type(upload) or "FULL_OBJECT"
+    if sent and sent != kept:
+        raise S3Fault(
+            "InvalidRequest",
+            f"The upload was created using the {kept} checksum mode. The complete request "
+            f"must use the same checksum mode, not {sent}.",
+        )
+
+
 async def complete_upload(call: Call) -> web.StreamResponse:
     upload_of(call)  # NoSuchUpload before the body is read
     # Its x-amz-checksum-* headers are the object's, not the XML body's (rule 3).
@@ -170,6 +183,7 @@ async def complete_upload(call: Call) -> web.StreamResponse:
     # From here on no await until the commit: the parts checked are the parts used,
     # even if the same upload is being completed, aborted or added to concurrently.
     upload = upload_of(call)
+    _check_type(call, upload)
     parts = _chosen_parts(call, upload, document)
     record = _object(call, upload, parts)
     index = call.storage.index
@@ -185,8 +199,7 @@ async def complete_upload(call: Call) -> web.StreamResponse:
     ]
     checksums = object_checksums(record)
     items += [(f"Checksum{alg.upper()}", value) for alg, value in checksums.items()]
-    if checksums:
-        items.append(("ChecksumType", upload_checksum_type(upload)))
+    items += [("ChecksumType", checksum_type(value)) for value in checksums.values()][:1]
     reply = call.xml("CompleteMultipartUploadResult", items)  # whole before the commit
     await call.storage.remove(index.complete_upload(upload, record))
     return reply

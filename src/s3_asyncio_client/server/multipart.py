@@ -129,7 +129,11 @@ async def upload_part(call: Call) -> web.StreamResponse:
     if "x-amz-copy-source" in call.headers:
         return await _upload_part_copy(call, upload, number)
     limit = MAX_PART_SIZE if call.settings.strict else None
-    name, digests, echo = await store_body(call, upload.algorithm, limit)
+    # An upload with no algorithm still gets S3's default over its parts (combined at
+    # completion into the object's FULL_OBJECT value).
+    name, digests, echo = await store_body(
+        call, upload.algorithm, limit, default=upload.algorithm is None
+    )
     record = PartRecord(
         upload.upload_id, number, name, digests.size, digests.etag, call.now(), digests.values()
     )

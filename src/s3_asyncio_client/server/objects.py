@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ..protocol.crc import checksum_type
 from ..protocol.limits import MAX_PUT_SIZE
 from .auth import Identity
 from .call import Call, iso_time
@@ -38,6 +39,8 @@ __all__ = [
 # In ObjectRecord.checksums, beside each algorithm's value: the parts' values of a
 # multipart object, space-separated, for GET/HEAD ?partNumber=N.
 PART_CHECKSUMS = "parts"
+# S3 keeps it for an object sent with no checksum (here each such part too).
+DEFAULT_CHECKSUM = "crc64nvme"
 
 DEFAULT_TYPE = "binary/octet-stream"
 # System headers S3 stores with an object and returns on GET/HEAD.
@@ -82,12 +85,14 @@ def _size_limit(call: Call) -> int | None:
 
 
 async def store_body(
-    call: Call, algorithm: str | None = None, limit: int | None = None
+    call: Call, algorithm: str | None = None, limit: int | None = None, *, default: bool = False
 ) -> tuple[str, Digests, dict[str, str]]:
-    """Receive the body into a new blob: (blob name, digests, checksums to echo)."""
-    digests = Digests(
-        requested_algorithms(call.headers, algorithm), sha256=_payload_sha256(call.identity)
-    )
+    """Receive the body into a blob: (name, digests, checksums to echo); ``default``:
+    DEFAULT_CHECKSUM if the body names no checksum (kept, not echoed)."""
+    wanted = requested_algorithms(call.headers, algorithm)
+    if default and not wanted:
+        wanted = {DEFAULT_CHECKSUM}
+    digests = Digests(wanted, sha256=_payload_sha256(call.identity))
     declared = call.headers.get("x-amz-decoded-content-length") or call.headers.get(
         "content-length", ""
     )
@@ -120,7 +125,7 @@ async def put_object(call: Call) -> web.StreamResponse:
     assert call.bucket is not None
     assert call.key is not None
     call.storage.index.require_bucket(call.bucket)
-    name, digests, echo = await store_body(call, limit=_size_limit(call))
+    name, digests, echo = await store_body(call, limit=_size_limit(call), default=True)
     record = ObjectRecord(
         call.bucket,
         call.key,
@@ -168,7 +173,7 @@ def checksum_headers(record: ObjectRecord, part: int | None) -> dict[str, str]:
     headers = {}
     parts = record.checksums.get(PART_CHECKSUMS, "").split()
     for alg, value in object_checksums(record).items():
-        headers["x-amz-checksum-type"] = "COMPOSITE" if "-" in value else "FULL_OBJECT"
+        headers["x-amz-checksum-type"] = checksum_type(value)
         if part is None or (part == 1 and not record.parts):
             headers[f"x-amz-checksum-{alg}"] = value
         elif len(parts) == record.parts == len(record.blobs) and 1 <= part <= len(parts):
