@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..protocol.documents import Content, render
-from . import attributes, buckets, completion, multipart, objects
+from . import attributes, buckets, completion, copying, multipart, objects, public
 from .auth import Verifier
 from .call import Call, Settings
 from .errors import S3Fault
@@ -100,7 +100,7 @@ def _route(
         elif method == "POST" and "uploads" in query:
             return multipart.create_upload
         elif method == "PUT":
-            return objects.copy_object if "x-amz-copy-source" in headers else objects.put_object
+            return copying.copy_object if "x-amz-copy-source" in headers else objects.put_object
         else:
             object_table: dict[str, Handler] = {
                 "GET": objects.get_object,
@@ -138,7 +138,12 @@ class Dispatcher:
                 request.method, raw_path, raw_query, request.headers
             )
             headers = {name.lower(): value for name, value in request.headers.items()}
-            handler = _route(request.method, bucket, key, query, headers)
+            try:
+                handler = _route(request.method, bucket, key, query, headers)
+            except S3Fault:
+                if identity.anonymous:  # tells a stranger nothing about the server
+                    raise public.anonymous_denied() from None
+                raise
             call = Call(
                 request,
                 bucket,
@@ -150,6 +155,8 @@ class Dispatcher:
                 self.storage,
                 self.settings,
             )
+            if identity.anonymous and not public.anonymous_allowed(call, handler):
+                raise public.anonymous_denied()
             return await handler(call)
         except S3Fault as fault:
             return self._error(request, fault, request_id, bucket)

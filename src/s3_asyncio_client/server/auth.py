@@ -98,6 +98,7 @@ class Identity:
     payload_hash: str
     seed_signature: str = ""
     chunk_signer: ChunkSigner | None = None
+    anonymous: bool = False  # no credentials, on a server that has keys
 
 
 def _amz_datetime(value: str) -> datetime | None:
@@ -174,7 +175,8 @@ class Verifier:
                 "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 "
                 "(boto3: Config(signature_version='s3v4')).",
             )
-        raise S3Fault("AccessDenied", "Anonymous access is not allowed on this server.")
+        payload_hash = headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD
+        return Identity(None, payload_hash, anonymous=True)
 
     def _credentials(self, credential: str) -> tuple[Credentials, str, str]:
         """(credentials, scope date, scope) from ``AK/date/region/s3/aws4_request``."""

@@ -28,15 +28,22 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .blobs import sync_folder
 from .errors import S3Fault, storage_full
+from .records import (
+    ObjectRecord,
+    PartRecord,
+    Segment,
+    UploadRecord,
+    blob_names,
+    object_row,
+    part_row,
+    upload_row,
+)
 
 __all__ = ["Index", "ObjectRecord", "PartRecord", "Segment", "UploadRecord"]
-
-Segment = tuple[str, int]  # (blob name, size)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL);
@@ -54,90 +61,10 @@ CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL,
     size INTEGER NOT NULL, etag TEXT NOT NULL, modified REAL NOT NULL,
     checksums TEXT NOT NULL, PRIMARY KEY (upload_id, number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bucket_settings (
+    bucket TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (bucket, name)) WITHOUT ROWID;
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRecord:
-    bucket: str
-    key: str
-    blobs: tuple[Segment, ...]
-    size: int
-    etag: str
-    modified: float
-    content_type: str
-    metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)  # Content-Encoding, ...
-    checksums: dict[str, str] = field(default_factory=dict)
-    parts: int = 0  # 0 for a single PUT
-
-
-@dataclass(frozen=True, slots=True)
-class UploadRecord:
-    upload_id: str
-    bucket: str
-    key: str
-    initiated: float
-    content_type: str
-    metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    algorithm: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PartRecord:
-    upload_id: str
-    number: int
-    blob: str
-    size: int
-    etag: str
-    modified: float
-    checksums: dict[str, str] = field(default_factory=dict)
-
-
-def _object(row: sqlite3.Row) -> ObjectRecord:
-    return ObjectRecord(
-        row["bucket"],
-        row["key"],
-        tuple((name, size) for name, size in json.loads(row["blobs"])),
-        row["size"],
-        row["etag"],
-        row["modified"],
-        row["content_type"],
-        json.loads(row["metadata"]),
-        json.loads(row["headers"]),
-        json.loads(row["checksums"]),
-        row["parts"],
-    )
-
-
-def _names(blobs_json: str) -> list[str]:
-    return [name for name, _ in json.loads(blobs_json)]
-
-
-def _upload(row: sqlite3.Row) -> UploadRecord:
-    return UploadRecord(
-        row["upload_id"],
-        row["bucket"],
-        row["key"],
-        row["initiated"],
-        row["content_type"],
-        json.loads(row["metadata"]),
-        json.loads(row["headers"]),
-        row["algorithm"],
-    )
-
-
-def _part(row: sqlite3.Row) -> PartRecord:
-    return PartRecord(
-        row["upload_id"],
-        row["number"],
-        row["blob"],
-        row["size"],
-        row["etag"],
-        row["modified"],
-        json.loads(row["checksums"]),
-    )
 
 
 class Index:
@@ -237,9 +164,30 @@ class Index:
                 (name,),
             )
             db.execute("DELETE FROM uploads WHERE bucket = ?", (name,))
+            db.execute("DELETE FROM bucket_settings WHERE bucket = ?", (name,))
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
         self._buckets.discard(name)
         return blobs
+
+    def bucket_setting(self, bucket: str, name: str) -> str | None:
+        """A bucket's setting (an ACL, CORS rules, ...) as stored; None when unset."""
+        row = self._db.execute(
+            "SELECT value FROM bucket_settings WHERE bucket = ? AND name = ?", (bucket, name)
+        ).fetchone()
+        return row["value"] if row else None
+
+    def set_bucket_setting(self, bucket: str, name: str, value: str | None) -> None:
+        """Set a bucket's setting, or remove it (``None``); the bucket must exist."""
+        with self._write() as db:
+            self.require_bucket(bucket)
+            if value is None:
+                db.execute(
+                    "DELETE FROM bucket_settings WHERE bucket = ? AND name = ?", (bucket, name)
+                )
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO bucket_settings VALUES (?, ?, ?)", (bucket, name, value)
+                )
 
     # Objects
 
@@ -247,7 +195,7 @@ class Index:
         row = self._db.execute(
             "SELECT * FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
         ).fetchone()
-        return _object(row) if row else None
+        return object_row(row) if row else None
 
     def _upsert(self, db: sqlite3.Connection, record: ObjectRecord) -> list[str]:
         old = db.execute(
@@ -269,7 +217,7 @@ class Index:
                 record.parts,
             ),
         )
-        return _names(old["blobs"]) if old else []
+        return blob_names(old["blobs"]) if old else []
 
     def put_object(self, record: ObjectRecord) -> list[str]:
         """Store ``record`` (the bucket must exist); the blobs it replaced."""
@@ -277,13 +225,22 @@ class Index:
             self.require_bucket(record.bucket)
             return self._upsert(db, record)
 
+    def set_object_headers(self, bucket: str, key: str, headers: dict[str, str]) -> bool:
+        """Replace the stored headers of an existing object; False if it is gone."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE objects SET headers = ? WHERE bucket = ? AND key = ?",
+                (json.dumps(headers), bucket, key),
+            )
+        return cursor.rowcount == 1
+
     def delete_object(self, bucket: str, key: str) -> list[str]:
         """Delete an object if present; its blobs."""
         with self._write() as db:
             rows = db.execute(
                 "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs", (bucket, key)
             ).fetchall()
-        return _names(rows[0]["blobs"]) if rows else []
+        return blob_names(rows[0]["blobs"]) if rows else []
 
     def scan_objects(
         self, bucket: str, start: str, *, inclusive: bool, limit: int
@@ -294,7 +251,7 @@ class Index:
             f"SELECT * FROM objects WHERE bucket = ? AND key {op} ? ORDER BY key LIMIT ?",
             (bucket, start, limit),
         ).fetchall()
-        return [_object(row) for row in rows]
+        return [object_row(row) for row in rows]
 
     # Multipart uploads
 
@@ -327,14 +284,14 @@ class Index:
                 "upload may have been aborted or completed.",
                 extra={"UploadId": upload_id},
             )
-        return _upload(row)
+        return upload_row(row)
 
     def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
         rows = self._db.execute(
             "SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, initiated",
             (bucket, prefix),
         ).fetchall()
-        return [_upload(row) for row in rows if row["key"].startswith(prefix)]
+        return [upload_row(row) for row in rows if row["key"].startswith(prefix)]
 
     def put_part(self, record: PartRecord, bucket: str, key: str) -> str | None:
         """Store a part of an open upload; the blob of the part it replaced."""
@@ -363,7 +320,7 @@ class Index:
             "SELECT * FROM parts WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?",
             (upload_id, after, limit),
         ).fetchall()
-        return [_part(row) for row in rows]
+        return [part_row(row) for row in rows]
 
     def _drop_upload(self, db: sqlite3.Connection, upload_id: str) -> list[str]:
         blobs = [
@@ -395,5 +352,5 @@ class Index:
     def referenced_blobs(self) -> set[str]:
         names = {row["blob"] for row in self._db.execute("SELECT blob FROM parts")}
         for row in self._db.execute("SELECT blobs FROM objects"):
-            names.update(_names(row["blobs"]))
+            names.update(blob_names(row["blobs"]))
         return names

@@ -23,11 +23,12 @@ from aiohttp import web
 from ..protocol.documents import Content
 from ..protocol.limits import MAX_PART_NUMBER, MAX_PART_SIZE
 from .call import Call, iso_time
+from .copying import copy_source
 from .errors import S3Fault
 from .index import PartRecord, UploadRecord
 from .integers import decimal
 from .listing import url_encoding
-from .objects import DEFAULT_TYPE, copy_source, store_body, stored_headers, user_metadata
+from .objects import DEFAULT_TYPE, store_body, stored_headers, user_metadata
 from .payload import ALGORITHMS, Digests
 
 __all__ = [
