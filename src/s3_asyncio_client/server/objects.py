@@ -22,6 +22,7 @@ from .payload import Digests, receive, requested_algorithms, sdk_algorithm
 
 __all__ = [
     "DEFAULT_TYPE",
+    "INTERNAL",
     "PART_CHECKSUMS",
     "checksum_headers",
     "commit",
@@ -42,6 +43,9 @@ PART_CHECKSUMS = "parts"
 DEFAULT_CHECKSUM = "crc64nvme"
 
 DEFAULT_TYPE = "binary/octet-stream"
+# Names in ObjectRecord.headers that are kept for the server (ACL, tags, ...), never
+# sent as reply headers: no HTTP header name starts with this.
+INTERNAL = ":"
 # System headers S3 stores with an object and returns on GET/HEAD.
 _STORED = ("cache-control", "content-disposition", "content-language", "expires")
 _OVERRIDES = {
@@ -188,7 +192,8 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
         "Accept-Ranges": "bytes",
     }
     for name, value in record.headers.items():
-        headers[name.title()] = value
+        if not name.startswith(INTERNAL):
+            headers[name.title()] = value
     for name, value in record.metadata.items():
         headers[f"x-amz-meta-{name}"] = value
     enabled = call.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
