@@ -51,12 +51,13 @@ def request(
 
     With ``credentials`` it is signed (``payload_hash`` defaults to the body's
     SHA-256 for bytes bodies, UNSIGNED-PAYLOAD for iterables). ``unsigned`` headers
-    are added after signing, as a tampering proxy would.
+    are added after signing, as a tampering proxy would. A ``host`` in ``headers`` is
+    sent and signed instead of the endpoint's (virtual-host names need not resolve).
     """
     parts = urlsplit(endpoint_url)
     host = parts.netloc
     sent = {k.lower(): v for k, v in (headers or {}).items()}
-    sent["host"] = host
+    sent.setdefault("host", host)  # another Host (a virtual-host name) goes to the same socket
     if isinstance(body, bytes):
         sent.setdefault("content-length", str(len(body)))
     elif content_length is not None:

@@ -169,8 +169,11 @@ def boto3_client(
     total_attempts: int = 1,
     connect_timeout: float = 5.0,
     read_timeout: float = 30.0,
+    addressing_style: str = "path",
+    signature_version: str | None = None,
 ) -> Any:
     """A boto3 S3 client for ``info`` (path style, no retries, no proxies from the env).
+    ``signature_version="s3"`` signs with SigV2.
 
     ``total_attempts`` counts the first try: botocore's ``max_attempts`` counts only
     retries, so ``{"max_attempts": 1}`` still retries once.
@@ -183,7 +186,8 @@ def boto3_client(
 
     config = Config(
         region_name=info.region,
-        s3={"addressing_style": "path"},
+        s3={"addressing_style": addressing_style},
+        signature_version=signature_version,
         retries={"total_max_attempts": total_attempts, "mode": "standard"},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

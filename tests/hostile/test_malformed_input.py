@@ -181,9 +181,10 @@ def test_huge_ranges(server: LocalS3Server) -> None:
 
 
 def test_signed_header_that_is_not_utf8(server: LocalS3Server) -> None:
-    """http.client sends str header values as Latin-1: b"\\xb2" is not UTF-8."""
+    """http.client sends str header values as Latin-1: b"\\xb2" is not UTF-8. The
+    signature verifies over the text signed; a range that is not numbers is ignored."""
     reply = signed(server, "GET", f"/{BUCKET}/obj", headers={"range": "bytes=\xb2-"})
-    assert_error(reply, 400, "InvalidArgument")
+    assert (reply.status, reply.body) == (200, OBJECT)
 
 
 @pytest.mark.parametrize("value", [HUGE, "²", "١", "-1", "0", "10001", "+1", " 1", "1.0"])
@@ -276,7 +277,7 @@ def test_huge_presign_expiry(server: LocalS3Server) -> None:
     for value in (HUGE, "²"):
         parts = urlsplit(url.replace("X-Amz-Expires=60", f"X-Amz-Expires={quote(value)}"))
         reply = request(server.endpoint_url, "GET", f"{parts.path}?{parts.query}")
-        assert_error(reply, 400, "AuthorizationQueryParametersError")
+        assert_error(reply, 403, "AuthorizationQueryParametersError")
 
 
 def test_huge_decoded_length_in_strict_mode(tmp_path: Path) -> None:

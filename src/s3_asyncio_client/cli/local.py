@@ -31,7 +31,15 @@ __all__ = ["COMMANDS"]
 )
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option("--no-auth", is_flag=True, help="Accept anonymous requests.")
-@click.option("--strict", is_flag=True, help="Enforce AWS's part limits (5 MiB minimum).")
+@click.option(
+    "--strict", is_flag=True, help="Enforce AWS's part limits (5 MiB minimum); refuse SigV2."
+)
+@click.option(
+    "--domain",
+    default="localhost",
+    show_default=True,
+    help="Base domain: Host <bucket>.<domain> addresses the bucket (virtual-host style).",
+)
 @click.option(
     "--no-fsync",
     is_flag=True,
@@ -74,6 +82,7 @@ def serve(
     region: str,
     no_auth: bool,
     strict: bool,
+    domain: str,
     no_fsync: bool,
     max_connections: int | None,
     header_timeout: float,
@@ -112,6 +121,7 @@ def serve(
             region=region,
             durable=not no_fsync,
             limits=limits,
+            domain=domain,
         )
     except OSError as error:
         message = f"cannot serve on {host}:{port}: {error.strerror or error}"

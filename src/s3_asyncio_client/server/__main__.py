@@ -26,7 +26,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--no-auth", action="store_true", help="accept anonymous requests")
-    parser.add_argument("--strict", action="store_true", help="enforce AWS's part limits")
+    parser.add_argument(
+        "--strict", action="store_true", help="enforce AWS's part limits; refuse SigV2"
+    )
+    parser.add_argument(
+        "--domain",
+        default="localhost",
+        help="Host <bucket>.<domain> addresses the bucket (localhost)",
+    )
     parser.add_argument(
         "--no-fsync", action="store_true", help="skip fsync (throwaway data: faster writes)"
     )
@@ -71,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             durable=not args.no_fsync,
             limits=limits,
+            domain=args.domain,
         )
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

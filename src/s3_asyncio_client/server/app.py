@@ -16,10 +16,25 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..protocol.documents import Content, render
-from . import attributes, buckets, completion, copying, multipart, objects, public
+from . import (
+    acl,
+    attributes,
+    buckets,
+    completion,
+    copying,
+    cors,
+    multipart,
+    objects,
+    postform,
+    public,
+    tagging,
+    versions,
+    vhost,
+)
 from .auth import Verifier
 from .call import Call, Settings
 from .errors import S3Fault
+from .rawheaders import SignedView
 from .storage import Storage
 
 __all__ = ["Dispatcher"]
@@ -30,11 +45,11 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 # for a plain GET or PUT of the object or bucket.
 _UNSUPPORTED = frozenset(
     {
-        "accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+        "accelerate", "analytics", "attributes", "encryption",
         "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
         "metrics", "notification", "object-lock", "ownershipControls", "policy",
         "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-        "retention", "select", "tagging", "torrent", "versions", "website",
+        "retention", "select", "torrent", "website",
     }
 )  # fmt: skip
 
@@ -48,9 +63,12 @@ def _query(raw_query: str) -> dict[str, str]:
     return found
 
 
-def _target(raw_path: str) -> tuple[str | None, str | None]:
-    """(bucket, key) from a path-style raw path; key None for bucket requests."""
+def _target(raw_path: str, host_bucket: str | None = None) -> tuple[str | None, str | None]:
+    """(bucket, key) from the raw path (and the bucket the Host named, if it did);
+    key None for bucket requests."""
     path = raw_path[1:] if raw_path.startswith("/") else raw_path
+    if host_bucket is not None:
+        return host_bucket, unquote(path, errors="strict") if path else None
     if not path:
         return None, None
     bucket_raw, slash, key_raw = path.partition("/")
@@ -63,8 +81,13 @@ def _target(raw_path: str) -> tuple[str | None, str | None]:
 def _route(
     method: str, bucket: str | None, key: str | None, query: dict[str, str], headers: dict[str, str]
 ) -> Handler:
+    versions.check_version_id(key, query)
     if key is not None and method == "GET" and "attributes" in query:
         return attributes.get_object_attributes
+    subresource = acl.route(method, key, query) or tagging.route(method, key, query)
+    subresource = subresource or cors.route(method, key, query)
+    if subresource is not None:
+        return subresource
     unsupported = _UNSUPPORTED & query.keys()
     if unsupported:
         raise S3Fault("NotImplemented", f"?{min(unsupported)} is not implemented by this server.")
@@ -82,9 +105,17 @@ def _route(
                 return multipart.list_uploads
             if "location" in query:
                 return buckets.get_location
+            if "versions" in query:
+                return versions.list_versions
+            if "versioning" in query:
+                return versions.get_versioning
             return buckets.list_objects
+        if method == "PUT" and "versioning" in query:
+            return versions.put_versioning
         if method == "POST" and "delete" in query:
             return buckets.delete_objects
+        if method == "POST" and headers.get("content-type", "").startswith("multipart/form-data"):
+            return postform.post_object
         if method in table:
             return table[method]
     else:
@@ -127,15 +158,23 @@ class Dispatcher:
             raw_path, _, raw_query = request.raw_path.partition("?")
             try:
                 query = _query(raw_query)
-                bucket, key = _target(raw_path)
+                host_bucket = vhost.host_bucket(request.headers.get("host"), self.settings.domain)
+                bucket, key = _target(raw_path, host_bucket)
             except UnicodeDecodeError:
                 raise S3Fault("InvalidURI", "Couldn't parse the specified URI.") from None
             if key is not None:
                 problem = buckets.key_problem(key)
                 if problem is not None:
                     raise S3Fault(*problem)
+            if request.method == "OPTIONS":  # a preflight carries no signature
+                ids = {"x-amz-request-id": request_id, "x-amz-id-2": request_id}
+                return cors.preflight(self.storage.index, request, bucket, key, ids)
             identity = self.verifier.authenticate(
-                request.method, raw_path, raw_query, request.headers
+                request.method,
+                raw_path,
+                raw_query,
+                SignedView(request),
+                f"/{host_bucket}{raw_path}" if host_bucket else None,
             )
             headers = {name.lower(): value for name, value in request.headers.items()}
             try:
@@ -154,6 +193,7 @@ class Dispatcher:
                 request_id,
                 self.storage,
                 self.settings,
+                cors.origin_headers(self.storage.index, request, bucket),
             )
             if identity.anonymous and not public.anonymous_allowed(call, handler):
                 raise public.anonymous_denied()
@@ -176,6 +216,8 @@ class Dispatcher:
     ) -> web.StreamResponse:
         headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id, "Server": "LocalS3"}
         headers.update(fault.headers)
+        if request.method != "OPTIONS":
+            headers.update(cors.origin_headers(self.storage.index, request, bucket))
         # The raw path: a key may hold characters an XML document cannot carry.
         resource = request.raw_path.partition("?")[0] or "/"
         body = b""

@@ -9,7 +9,8 @@ Rules (S3's, as observed from AWS's documentation and SDKs):
    ``UNSIGNED-PAYLOAD``). A hex payload hash is checked against the body later.
 2. Header signatures must be dated within 15 minutes of the server clock
    (RequestTimeTooSkewed, with ServerTime); presigned URLs are valid from
-   X-Amz-Date to X-Amz-Date + X-Amz-Expires (at most 7 days) and not before.
+   X-Amz-Date to X-Amz-Date + X-Amz-Expires (0..7 days; 0 is never valid) and not
+   before (timestamps.py).
 3. A credential with a session token requires that token (x-amz-security-token
    header or X-Amz-Security-Token query parameter).
 4. Streaming bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) chain chunk
@@ -19,6 +20,8 @@ Rules (S3's, as observed from AWS's documentation and SDKs):
    presigned URL (``x-amz-copy-source``, ``x-amz-meta-*``) would be acted on. The one
    exception is ``x-amz-content-sha256`` on a presigned URL, whose payload is unsigned
    anyway (a hex value there is still checked against the body).
+6. SigV2 (``Authorization: AWS ...``, ``AWSAccessKeyId=`` URLs) is checked by sigv2.py,
+   and refused under ``strict``.
 """
 
 from __future__ import annotations
@@ -26,14 +29,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Protocol
 from urllib.parse import unquote
 
-from ..protocol.limits import MAX_PRESIGN_EXPIRES
 from ..protocol.signing import (
     ALGORITHM,
     EMPTY_SHA256,
@@ -44,13 +44,22 @@ from ..protocol.signing import (
     derive_signing_key,
     request_signature,
 )
+from . import sigv2
 from .errors import S3Fault
-from .integers import decimal
 from .keys import Keyring
+from .sigv2 import Headers
+from .timestamps import (
+    MAX_SKEW,
+    amz_datetime,
+    expired,
+    format_amz,
+    http_datetime,
+    presigned_lifetime,
+    skewed,
+)
 
 __all__ = ["ChunkSigner", "Headers", "Identity", "Verifier"]
 
-MAX_SKEW = 15 * 60
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -61,14 +70,6 @@ _PAYLOAD_KINDS = {
     STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER,
 }
-
-
-class Headers(Protocol):
-    """The part of aiohttp's CIMultiDictProxy we use (case-insensitive)."""
-
-    def get(self, key: str, /) -> str | None: ...
-    def getall(self, key: str, default: list[str], /) -> list[str]: ...
-    def __iter__(self) -> Iterator[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,25 +102,6 @@ class Identity:
     anonymous: bool = False  # no credentials, on a server that has keys
 
 
-def _amz_datetime(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _http_datetime(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _format_amz(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
 def _require_signed(headers: Headers, signed: str, exempt: str | None = None) -> None:
     """Rule 5: refuse a request carrying an ``x-amz-*`` header its signature left out."""
     covered = {name.strip().lower() for name in signed.split(";")}
@@ -147,38 +129,70 @@ def _query_items(raw_query: str) -> list[tuple[str, str]]:
 
 
 class Verifier:
-    """Checks requests against a keyring; with no keyring every request is anonymous."""
+    """Checks requests against a keyring; with no keyring every request is anonymous.
+    ``strict`` refuses SigV2 as AWS does for new buckets."""
 
-    def __init__(self, keyring: Keyring | None, region: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        keyring: Keyring | None,
+        region: str,
+        clock: Callable[[], float],
+        *,
+        strict: bool = False,
+    ) -> None:
         self.keyring = keyring
         self.region = region
         self.clock = clock
+        self.strict = strict
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def authenticate(
-        self, method: str, raw_path: str, raw_query: str, headers: Headers
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Headers,
+        bucket_path: str | None = None,
     ) -> Identity:
-        """The identity behind a request; raises S3Fault when it does not verify."""
+        """The identity behind a request; raises S3Fault when it does not verify.
+        ``bucket_path``: the path with the bucket in front, for a virtual-host
+        request (SigV2 signs that; SigV4 signs the path as sent)."""
         authorization = headers.get("authorization")
         presigned = "x-amz-algorithm=" in raw_query.lower()
         if self.keyring is None:  # auth off: signatures are ignored, bodies still decoded
             return Identity(None, headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD)
-        if authorization:
+        if authorization and not authorization.startswith("AWS "):
             return self._header_auth(method, raw_path, raw_query, headers, authorization)
         if presigned:
             return self._presigned_auth(method, raw_path, raw_query, headers)
-        if "AWSAccessKeyId=" in raw_query:
-            raise S3Fault(
-                "InvalidRequest",
-                "Signature Version 2 is not supported; presign with AWS4-HMAC-SHA256 "
-                "(boto3: Config(signature_version='s3v4')).",
-            )
+        if authorization or sigv2.is_presigned(raw_query):
+            return self._sigv2(method, bucket_path or raw_path, raw_query, headers, authorization)
         payload_hash = headers.get("x-amz-content-sha256") or UNSIGNED_PAYLOAD
         return Identity(None, payload_hash, anonymous=True)
 
-    def _credentials(self, credential: str) -> tuple[Credentials, str, str]:
+    def _sigv2(
+        self, method: str, path: str, raw_query: str, headers: Headers, authorization: str | None
+    ) -> Identity:
+        if self.strict:
+            raise sigv2.unsupported()
+        assert self.keyring is not None
+        if authorization:
+            found = sigv2.signed_header(
+                self.keyring, self._now(), method, path, raw_query, headers, authorization
+            )
+            token = headers.get("x-amz-security-token")
+        else:
+            found, token = sigv2.presigned(
+                self.keyring, self._now(), method, path, raw_query, headers
+            )
+        self.check_token(found, token)
+        # SigV2 signs no payload (rule 4 of sigv2.py); a hex SHA-256 is still checked.
+        declared = headers.get("x-amz-content-sha256") or ""
+        return Identity(found.access_key, declared if _HEX64.match(declared) else UNSIGNED_PAYLOAD)
+
+    def credentials(self, credential: str) -> tuple[Credentials, str, str]:
         """(credentials, scope date, scope) from ``AK/date/region/s3/aws4_request``."""
         parts = credential.rsplit("/", 4)
         if len(parts) != 5 or parts[4] != "aws4_request":
@@ -212,7 +226,7 @@ class Verifier:
         return found, date, f"{date}/{region}/{service}/aws4_request"
 
     @staticmethod
-    def _check_token(found: Credentials, token: str | None) -> None:
+    def check_token(found: Credentials, token: str | None) -> None:
         if (found.session_token or None) != (token or None):
             raise S3Fault("InvalidToken", "The provided token is malformed or otherwise invalid.")
 
@@ -222,7 +236,7 @@ class Verifier:
         string_to_sign, expected = request_signature(
             found.secret_key, canonical_request, amz_date=amz_date, region=self.region
         )
-        if not hmac.compare_digest(expected, signature.lower()):
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
             raise S3Fault(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you "
@@ -273,34 +287,26 @@ class Verifier:
                 "The authorization header is malformed; it needs Credential, "
                 "SignedHeaders and Signature.",
             )
-        found, scope_date, scope = self._credentials(fields["Credential"])
+        found, scope_date, scope = self.credentials(fields["Credential"])
         amz_header = headers.get("x-amz-date")
         moment = (
-            _amz_datetime(amz_header) if amz_header else _http_datetime(headers.get("date") or "")
+            amz_datetime(amz_header) if amz_header else http_datetime(headers.get("date") or "")
         )
         if moment is None:
             raise S3Fault(
                 "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
             )
-        amz_date = _format_amz(moment)
+        amz_date = format_amz(moment)
         if scope_date != amz_date[:8]:
             raise S3Fault(
                 "AuthorizationHeaderMalformed",
                 f"The authorization header is malformed; Invalid credential date "
                 f"{scope_date!r}. Date is not the same as X-Amz-Date: {amz_date[:8]!r}.",
             )
-        now = self._now()
-        if abs((now - moment).total_seconds()) > MAX_SKEW:
-            raise S3Fault(
-                "RequestTimeTooSkewed",
-                "The difference between the request time and the current time is too large.",
-                extra={
-                    "RequestTime": amz_header or headers.get("date") or "",
-                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "MaxAllowedSkewMilliseconds": str(MAX_SKEW * 1000),
-                },
-            )
-        self._check_token(found, headers.get("x-amz-security-token"))
+        fault = skewed(amz_header or headers.get("date") or "", moment, self._now())
+        if fault is not None:
+            raise fault
+        self.check_token(found, headers.get("x-amz-security-token"))
         payload_hash = headers.get("x-amz-content-sha256")
         if payload_hash is None:
             raise S3Fault(
@@ -348,38 +354,24 @@ class Verifier:
             raise S3Fault(
                 "AuthorizationQueryParametersError", f"X-Amz-Algorithm only supports {ALGORITHM}"
             )
-        found, scope_date, _ = self._credentials(required("X-Amz-Credential"))
-        moment = _amz_datetime(required("X-Amz-Date"))
-        if moment is None or _format_amz(moment)[:8] != scope_date:
+        found, scope_date, _ = self.credentials(required("X-Amz-Credential"))
+        moment = amz_datetime(required("X-Amz-Date"))
+        if moment is None or format_amz(moment)[:8] != scope_date:
             raise S3Fault(
                 "AuthorizationQueryParametersError",
                 "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\" and "
                 "match the credential date.",
             )
         expires_text = required("X-Amz-Expires")
-        expires = decimal(expires_text)
-        if expires is None or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-            raise S3Fault(
-                "AuthorizationQueryParametersError",
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-            )
+        expires = presigned_lifetime(expires_text)
         now = self._now()
         age = (now - moment).total_seconds()
-        if age > expires:
-            raise S3Fault(
-                "AccessDenied",
-                "Request has expired",
-                extra={
-                    "X-Amz-Expires": expires_text,
-                    "Expires": datetime.fromtimestamp(moment.timestamp() + expires, UTC).strftime(
-                        "%Y-%m-%dT%H:%M:%SZ"
-                    ),
-                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                },
-            )
+        if age > expires or expires == 0:  # S3: a URL valid for 0 seconds never works
+            deadline = datetime.fromtimestamp(moment.timestamp() + expires, UTC)
+            raise expired(deadline, now, {"X-Amz-Expires": expires_text})
         if age < -MAX_SKEW:
             raise S3Fault("AccessDenied", "Request is not valid yet")
-        self._check_token(found, params.get("X-Amz-Security-Token"))
+        self.check_token(found, params.get("X-Amz-Security-Token"))
         signature = required("X-Amz-Signature")
         unsigned = "&".join(
             item

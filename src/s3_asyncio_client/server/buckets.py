@@ -3,7 +3,19 @@ and DeleteObjects.
 
 Bucket names follow S3's rules for new buckets (3-63 of ``a-z 0-9 . -``, starting and
 ending with a letter or digit, no ``..``, not an IP address); every identity shares
-one namespace, so BucketAlreadyOwnedByYou answers any second create.
+one namespace, so each may create (and own) any bucket.
+
+Rules S3 keeps for CreateBucket, kept here for the server's one region:
+
+1. A ``LocationConstraint`` naming the server's region is accepted; another is 400
+   IllegalLocationConstraintException. An explicit ``us-east-1`` (S3 wants none there)
+   and, in another region, none at all are accepted too, but refused under strict,
+   as AWS does.
+2. Creating a bucket that already exists answers 200 in us-east-1 (S3's legacy
+   behaviour) and 409 BucketAlreadyOwnedByYou in any other region.
+3. ListBuckets pages by name with ``max-buckets`` (1..10000; 10000 when only
+   ``prefix`` or ``continuation-token`` is given) and an opaque ``ContinuationToken``
+   in the reply (base64 of the last name), echoing ``Prefix`` when one was sent.
 """
 
 from __future__ import annotations
@@ -15,11 +27,14 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from ..protocol.crc import checksum_type
 from ..protocol.documents import S3_NAMESPACE, Content
+from . import acl
 from .call import Call, iso_time
 from .errors import S3Fault
 from .index import ObjectRecord
 from .listing import decode_token, encode_token, list_page, url_encoding
+from .objects import object_checksums
 from .payload import read_xml
 
 __all__ = [
@@ -30,11 +45,18 @@ __all__ = [
     "head_bucket",
     "list_buckets",
     "list_objects",
+    "object_entry",
     "valid_bucket_name",
 ]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_DELETE = 1000
+MAX_BUCKETS = 10_000
+LEGACY_REGION = "us-east-1"
+NULL_VERSION = "null"  # the version id of every object (nothing is versioned)
+MALFORMED_XML = (
+    "The XML you provided was not well-formed or did not validate against our published schema"
+)
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -50,11 +72,37 @@ def valid_bucket_name(name: str) -> bool:
 
 
 async def list_buckets(call: Call) -> web.StreamResponse:
-    buckets: list[tuple[str, Content]] = [
-        ("Bucket", {"Name": name, "CreationDate": iso_time(created)})
+    """ListBuckets, one page (rule 3)."""
+    prefix = call.query.get("prefix", "")
+    token = call.query.get("continuation-token")
+    limit = call.int_param("max-buckets", MAX_BUCKETS, 1, MAX_BUCKETS)
+    after = decode_token(token) if token else ""
+    wanted_region = call.query.get("bucket-region")
+    named = [
+        (name, created)
         for name, created in call.storage.index.list_buckets()
+        if name.startswith(prefix) and name > after
     ]
-    return call.xml("ListAllMyBucketsResult", [("Owner", call.owner), ("Buckets", buckets)])
+    if wanted_region is not None and wanted_region != call.settings.region:
+        named = []
+    page = named[:limit]
+    buckets: list[tuple[str, Content]] = [
+        (
+            "Bucket",
+            {"Name": name, "CreationDate": iso_time(created), "BucketRegion": call.settings.region},
+        )
+        for name, created in page
+    ]
+    more = len(named) > limit
+    return call.xml(
+        "ListAllMyBucketsResult",
+        [
+            ("Owner", call.owner),
+            ("Buckets", buckets),
+            ("ContinuationToken", encode_token(page[-1][0]) if more else None),
+            ("Prefix", prefix if "prefix" in call.query else None),
+        ],
+    )
 
 
 async def create_bucket(call: Call) -> web.StreamResponse:
@@ -65,22 +113,44 @@ async def create_bucket(call: Call) -> web.StreamResponse:
             "The specified bucket is not valid.",
             extra={"BucketName": call.bucket},
         )
+    acl_setting = acl.bucket_acl_setting(call)  # checked before anything is read or made
     if call.request.body_exists:
         document = await read_xml(call.request, call.identity)
-        wanted = document.find_text("LocationConstraint") or ""
-        if wanted and wanted != call.settings.region:
-            raise S3Fault(
-                "InvalidLocationConstraint",
-                f"The {wanted} location constraint is incompatible with the region "
-                f"specific endpoint this request was sent to ({call.settings.region}).",
-            )
-    if not call.storage.index.create_bucket(call.bucket, call.now()):
+        if document.tag != "CreateBucketConfiguration":
+            raise S3Fault("MalformedXML", MALFORMED_XML)
+        _check_location(call, document.find_text("LocationConstraint") or "")
+    else:
+        _check_location(call, "")
+    created = call.storage.index.create_bucket(call.bucket, call.now())
+    if not created and call.settings.region != LEGACY_REGION:
         raise S3Fault(
             "BucketAlreadyOwnedByYou",
             "Your previous request to create the named bucket succeeded and you already own it.",
             extra={"BucketName": call.bucket},
         )
+    # Set on a re-create too: S3's legacy 200 resets the bucket's ACL.
+    call.storage.index.set_bucket_setting(call.bucket, acl.BUCKET_SETTING, acl_setting)
     return call.reply(200, {"Location": f"/{call.bucket}"})
+
+
+def _check_location(call: Call, wanted: str) -> None:
+    """Rule 1: the constraint (``""`` when none) against the server's region."""
+    region = call.settings.region
+    if wanted == LEGACY_REGION and region == LEGACY_REGION:
+        if call.settings.strict:
+            raise S3Fault(
+                "InvalidLocationConstraint", "The specified location-constraint is not valid"
+            )
+        return
+    if wanted == region or (not wanted and not call.settings.strict):
+        return
+    if not wanted and region == LEGACY_REGION:
+        return
+    raise S3Fault(
+        "IllegalLocationConstraintException",
+        f"The {wanted or 'unspecified'} location constraint is incompatible for the region "
+        "specific endpoint this request was sent to.",
+    )
 
 
 async def head_bucket(call: Call) -> web.StreamResponse:
@@ -106,14 +176,21 @@ async def get_location(call: Call) -> web.StreamResponse:
     return call.reply(200, {"Content-Type": "application/xml"}, body.encode())
 
 
-def _entry(record: ObjectRecord, text: Callable[[str], str]) -> dict[str, Content]:
-    return {
-        "Key": text(record.key),
-        "LastModified": iso_time(record.modified),
-        "ETag": record.etag,
-        "Size": record.size,
-        "StorageClass": "STANDARD",
-    }
+def object_entry(
+    record: ObjectRecord, text: Callable[[str], str], owner: Content | None, **head: Content
+) -> dict[str, Content]:
+    """One object as listings show it, in S3's element order; ``head`` goes first
+    (after the key), ``owner`` is left out when None."""
+    entry: dict[str, Content] = {"Key": text(record.key), **head}
+    entry["LastModified"] = iso_time(record.modified)
+    entry["ETag"] = record.etag
+    for algorithm, value in object_checksums(record).items():
+        entry["ChecksumAlgorithm"] = algorithm.upper()
+        entry["ChecksumType"] = checksum_type(value)
+    entry["Size"] = record.size
+    entry["Owner"] = owner
+    entry["StorageClass"] = "STANDARD"
+    return entry
 
 
 async def list_objects(call: Call) -> web.StreamResponse:
@@ -140,6 +217,9 @@ async def list_objects(call: Call) -> web.StreamResponse:
         return index.scan_objects(bucket, start, inclusive=inclusive, limit=limit)
 
     page = list_page(scan, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
+    # V1 always names each object's owner; V2 only when asked (fetch-owner=true).
+    fetch_owner = not v2 or call.query.get("fetch-owner", "").lower() == "true"
+    owner = call.owner if fetch_owner else None
     items: list[tuple[str, Content]] = [
         ("Name", call.bucket),
         ("Prefix", text(prefix)),
@@ -163,7 +243,7 @@ async def list_objects(call: Call) -> web.StreamResponse:
             ("Marker", text(call.query.get("marker", ""))),
             ("NextMarker", text(page.last) if page.truncated and page.last else None),
         ]
-    items += [("Contents", _entry(record, text)) for record in page.contents]
+    items += [("Contents", object_entry(record, text, owner)) for record in page.contents]
     items += [("CommonPrefixes", {"Prefix": text(p)}) for p in page.prefixes]
     return call.xml("ListBucketResult", items)
 
@@ -174,7 +254,7 @@ async def delete_objects(call: Call) -> web.StreamResponse:
     index.require_bucket(call.bucket)
     document = await read_xml(call.request, call.identity)
     if document.tag != "Delete":
-        raise S3Fault("MalformedXML", "The XML you provided was not well-formed")
+        raise S3Fault("MalformedXML", MALFORMED_XML)
     quiet = (document.find_text("Quiet") or "").strip().lower() == "true"
     objects = document.children("Object")
     if len(objects) > MAX_DELETE:
@@ -183,14 +263,20 @@ async def delete_objects(call: Call) -> web.StreamResponse:
     removed: list[str] = []
     for node in objects:
         key = node.find_text("Key") or ""
+        version = node.find_text("VersionId")
         problem = key_problem(key)
+        if problem is None and version not in (None, NULL_VERSION):
+            # Every object here is version "null": another id names nothing (S3's
+            # answer for a version that does not exist; the object is kept).
+            problem = "NoSuchVersion", "The specified version does not exist."
         if problem is not None:
             code, message = problem
-            results.append(("Error", {"Key": key, "Code": code, "Message": message}))
+            failed: dict[str, Content] = {"Key": key, "VersionId": version}
+            results.append(("Error", {**failed, "Code": code, "Message": message}))
             continue
         removed += index.delete_object(call.bucket, key)
         if not quiet:
-            results.append(("Deleted", {"Key": key}))
+            results.append(("Deleted", {"Key": key, "VersionId": version}))
     await call.storage.remove(removed)
     return call.xml("DeleteResult", results)
 

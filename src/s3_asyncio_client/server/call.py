@@ -12,6 +12,7 @@ from ..protocol.documents import Content, render
 from .auth import Identity
 from .errors import S3Fault
 from .integers import decimal
+from .keys import Keyring
 from .storage import Storage
 
 __all__ = ["Call", "Settings", "iso_time"]
@@ -24,6 +25,11 @@ class Settings:
     region: str = "us-east-1"
     strict: bool = False
     clock: Callable[[], float] = field(default=time.time)
+    # Host ``<bucket>.<domain>`` addresses the bucket (virtual-host style).
+    domain: str = "localhost"
+    # The keys requests are checked against (None: auth off), for handlers that
+    # verify a signature themselves (browser POST forms).
+    keyring: Keyring | None = None
 
 
 def iso_time(timestamp: float) -> str:
@@ -43,6 +49,8 @@ class Call:
     request_id: str
     storage: Storage
     settings: Settings
+    # Headers every reply to this request carries (CORS, for a request with Origin).
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def owner(self) -> dict[str, Content]:
@@ -62,6 +70,7 @@ class Call:
             "x-amz-request-id": self.request_id,
             "x-amz-id-2": self.request_id,
             "Server": "LocalS3",
+            **self.reply_headers,
         }
 
     def reply(

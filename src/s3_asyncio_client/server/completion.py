@@ -16,6 +16,10 @@ Rules:
    of every byte, combined from the parts' CRCs and sizes (nothing is read again). An
    ``x-amz-checksum-<alg>`` header on the request names the value expected
    (BadDigest when it differs).
+4. A Complete repeated after success (a client retrying a reply it lost) gets the
+   same result while the object at the key is still the one the upload made (its
+   upload id and part numbers are kept with it, never echoed) and the request names
+   the same parts; otherwise NoSuchUpload, as for any finished upload.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .errors import S3Fault
 from .index import ObjectRecord, PartRecord, UploadRecord
 from .integers import decimal
 from .multipart import TYPE_HEADER, upload_checksum_type, upload_of
-from .objects import DEFAULT_CHECKSUM, PART_CHECKSUMS, object_checksums
+from .objects import DEFAULT_CHECKSUM, MADE_BY, MADE_OF, PART_CHECKSUMS, object_checksums
 from .payload import read_xml
 
 __all__ = ["complete_upload"]
@@ -176,20 +180,7 @@ def _check_type(call: Call, upload: UploadRecord) -> None:
         )
 
 
-async def complete_upload(call: Call) -> web.StreamResponse:
-    upload_of(call)  # NoSuchUpload before the body is read
-    # Its x-amz-checksum-* headers are the object's, not the XML body's (rule 3).
-    document = await read_xml(call.request, call.identity, checksum_headers=False)
-    # From here on no await until the commit: the parts checked are the parts used,
-    # even if the same upload is being completed, aborted or added to concurrently.
-    upload = upload_of(call)
-    _check_type(call, upload)
-    parts = _chosen_parts(call, upload, document)
-    record = _object(call, upload, parts)
-    index = call.storage.index
-    if "if-match" in call.headers or "if-none-match" in call.headers:
-        existing = index.get_object(record.bucket, record.key)
-        check_write(call.headers, existing.etag if existing else None)
+def _result(call: Call, record: ObjectRecord) -> web.Response:
     host = f"{call.request.scheme}://{call.request.host}"
     items: list[tuple[str, Content]] = [
         ("Location", f"{host}/{quote(record.bucket)}/{quote(record.key, safe='/')}"),
@@ -200,6 +191,59 @@ async def complete_upload(call: Call) -> web.StreamResponse:
     checksums = object_checksums(record)
     items += [(f"Checksum{alg.upper()}", value) for alg, value in checksums.items()]
     items += [("ChecksumType", checksum_type(value)) for value in checksums.values()][:1]
-    reply = call.xml("CompleteMultipartUploadResult", items)  # whole before the commit
+    return call.xml("CompleteMultipartUploadResult", items)
+
+
+def _made_by(call: Call) -> ObjectRecord | None:
+    """The object at the key, if the upload named in the request made it."""
+    assert call.bucket is not None
+    assert call.key is not None
+    record = call.storage.index.get_object(call.bucket, call.key)
+    if record is None or record.headers.get(MADE_BY) != call.query["uploadId"]:
+        return None
+    return record
+
+
+async def _repeated(call: Call, gone: S3Fault) -> web.StreamResponse:
+    """A Complete of an upload already completed: its result again, if the object is
+    still the one it made and the request names the same parts; else ``gone``."""
+    if _made_by(call) is None:
+        raise gone
+    document = await read_xml(call.request, call.identity, checksum_headers=False)
+    record = _made_by(call)  # again: the object may have changed meanwhile
+    wanted = _requested_parts(document)
+    try:
+        md5s = b"".join(bytes.fromhex(etag.strip('"')) for _, etag, _ in wanted)
+    except ValueError:
+        raise gone from None
+    numbers = " ".join(str(number) for number, _, _ in wanted)
+    etag = f'"{hashlib.md5(md5s).hexdigest()}-{len(wanted)}"'
+    if record is None or record.headers.get(MADE_OF) != numbers or record.etag != etag:
+        raise gone
+    return _result(call, record)
+
+
+async def complete_upload(call: Call) -> web.StreamResponse:
+    try:
+        upload_of(call)  # NoSuchUpload before the body is read
+    except S3Fault as fault:
+        if fault.code != "NoSuchUpload":
+            raise
+        return await _repeated(call, fault)
+    # Its x-amz-checksum-* headers are the object's, not the XML body's (rule 3).
+    document = await read_xml(call.request, call.identity, checksum_headers=False)
+    # From here on no await until the commit: the parts checked are the parts used,
+    # even if the same upload is being completed, aborted or added to concurrently.
+    upload = upload_of(call)
+    _check_type(call, upload)
+    parts = _chosen_parts(call, upload, document)
+    record = _object(call, upload, parts)
+    record.headers[MADE_BY] = upload.upload_id
+    record.headers[MADE_OF] = " ".join(str(part.number) for part in parts)
+    index = call.storage.index
+    if "if-match" in call.headers or "if-none-match" in call.headers:
+        existing = index.get_object(record.bucket, record.key)
+        check_write(call.headers, existing.etag if existing else None)
+    reply = _result(call, record)  # whole before the commit
     await call.storage.remove(index.complete_upload(upload, record))
     return reply

@@ -11,10 +11,19 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..protocol.limits import MAX_PUT_SIZE
+from . import acl, tagging
 from .call import Call, iso_time
 from .conditions import check_copy_source
 from .errors import S3Fault
-from .objects import DEFAULT_TYPE, commit, object_checksums, stored_headers, user_metadata
+from .objects import (
+    DEFAULT_TYPE,
+    MADE_BY,
+    MADE_OF,
+    commit,
+    object_checksums,
+    stored_headers,
+    user_metadata,
+)
 from .records import ObjectRecord, Segment
 
 __all__ = ["copy_object", "copy_source"]
@@ -61,8 +70,14 @@ async def copy_object(call: Call) -> web.StreamResponse:
             "The specified copy source is larger than the maximum allowable size for a copy "
             f"source: {MAX_PUT_SIZE}",
         )
+    # The copy's ACL is the request's (private by default), its tags per the tagging
+    # directive: neither comes with the source's headers.
+    attributes = acl.object_acl_headers(call)
+    attributes.update(tagging.copied_tag_headers(call, source.headers))
     segments = await _duplicate(call, source)
     replace = directive == "REPLACE"
+    base = stored_headers(call.headers) if replace else _copied_headers(source)
+    base = {k: v for k, v in base.items() if k not in (acl.ACL_HEADER, tagging.TAGS_HEADER)}
     record = ObjectRecord(
         call.bucket,
         call.key,
@@ -72,7 +87,7 @@ async def copy_object(call: Call) -> web.StreamResponse:
         call.now(),
         (call.headers.get("content-type") or DEFAULT_TYPE) if replace else source.content_type,
         user_metadata(call.headers) if replace else source.metadata,
-        stored_headers(call.headers) if replace else source.headers,
+        {**base, **attributes},
         source.checksums,
         source.parts,
     )
@@ -86,8 +101,15 @@ async def copy_object(call: Call) -> web.StreamResponse:
     return call.xml("CopyObjectResult", items)  # type: ignore[arg-type]
 
 
+def _copied_headers(source: ObjectRecord) -> dict[str, str]:
+    """The source's stored headers, less the marks of the upload that made it (the
+    copy is no upload's result)."""
+    return {k: v for k, v in source.headers.items() if k not in (MADE_BY, MADE_OF)}
+
+
 async def _duplicate(call: Call, source: ObjectRecord) -> tuple[Segment, ...]:
-    """New blobs with the source's bytes: hard links when possible, else one copy.
+    """New blobs with the source's bytes: hard links when possible, else one copy of
+    each segment (so a multipart object keeps its parts).
 
     Call it with no ``await`` since the source was looked up: its blobs are pinned
     first, so a concurrent overwrite cannot remove them mid-copy.
@@ -104,12 +126,19 @@ async def _duplicate(call: Call, source: ObjectRecord) -> tuple[Segment, ...]:
         else:
             return tuple(linked)
         await storage.remove(name for name, _ in linked)
-        temp = await storage.run(blobs.create_temp)
+        copied: list[Segment] = []
         try:
-            await storage.run(blobs.concat, [name for name, _ in source.blobs], temp)
-            return ((await storage.run(blobs.publish, temp), source.size),)
+            for name, size in source.blobs:
+                temp = await storage.run(blobs.create_temp)
+                try:
+                    await storage.run(blobs.concat, [name], temp)
+                    copied.append((await storage.run(blobs.publish, temp), size))
+                except BaseException:
+                    await storage.discard(temp)
+                    raise
         except BaseException:
-            await storage.discard(temp)
+            await storage.remove(name for name, _ in copied)
             raise
+        return tuple(copied)
     finally:
         await storage.unpin(pinned)

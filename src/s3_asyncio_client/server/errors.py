@@ -23,14 +23,18 @@ __all__ = ["STATUS", "S3Fault", "protocol_fault", "storage_full"]
 # Each code S3 documents, with the status S3 sends it with.
 STATUS: dict[str, int] = {
     "AccessDenied": 403,
+    "AccessForbidden": 403,
     "AuthorizationHeaderMalformed": 400,
     "AuthorizationQueryParametersError": 400,
     "BadDigest": 400,
+    "BadRequest": 400,
     "BucketAlreadyOwnedByYou": 409,
     "BucketNotEmpty": 409,
     "EntityTooLarge": 400,
     "EntityTooSmall": 400,
+    "IllegalLocationConstraintException": 400,
     "IncompleteBody": 400,
+    "IncorrectNumberOfFilesInPostRequest": 400,
     "InternalError": 500,
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
@@ -38,26 +42,35 @@ STATUS: dict[str, int] = {
     "InvalidDigest": 400,
     "InvalidLocationConstraint": 400,
     "InvalidPart": 400,
-    "InvalidPartNumber": 416,
+    "InvalidPartNumber": 400,
     "InvalidPartOrder": 400,
+    "InvalidPolicyDocument": 400,
     "InvalidRange": 416,
     "InvalidRequest": 400,
+    "InvalidTag": 400,
     "InvalidToken": 400,
     "InvalidURI": 400,
     "KeyTooLongError": 400,
+    "MalformedACLError": 400,
+    "MalformedPOSTRequest": 400,
     "MalformedXML": 400,
     "MaxMessageLengthExceeded": 400,
+    "MaxPostPreDataLengthExceededError": 400,
     "MethodNotAllowed": 405,
     "MissingContentLength": 411,
+    "MissingRequestBodyError": 400,
     "MissingSecurityHeader": 400,
     "NoSuchBucket": 404,
+    "NoSuchCORSConfiguration": 404,
     "NoSuchKey": 404,
+    "NoSuchTagSet": 404,
     "NoSuchUpload": 404,
     "NotImplemented": 501,
     "NotModified": 304,
     "PreconditionFailed": 412,
     "RequestTimeTooSkewed": 403,
     "SignatureDoesNotMatch": 403,
+    "UnexpectedContent": 400,
     "XAmzContentSHA256Mismatch": 400,
     # Not S3's (S3 never fills up) but MinIO's code for a full disk, which S3 tools
     # already meet. 507 rather than 500 or 503: the AWS SDKs and our client retry
@@ -68,7 +81,8 @@ STATUS: dict[str, int] = {
 
 class S3Fault(Exception):
     """An S3 error reply. ``extra`` adds elements to the error document;
-    ``headers`` adds reply headers (``Content-Range`` on 416, for instance)."""
+    ``headers`` adds reply headers (``Content-Range`` on 416, for instance);
+    ``status`` is for the few codes S3 sends with more than one status."""
 
     def __init__(
         self,
@@ -77,11 +91,12 @@ class S3Fault(Exception):
         *,
         extra: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.status = STATUS[code]
+        self.status = status or STATUS[code]
         self.extra = {name: v for name, v in (extra or {}).items() if representable(v)}
         self.headers = headers or {}
 

@@ -28,7 +28,7 @@ from .errors import S3Fault
 from .index import PartRecord, UploadRecord
 from .integers import decimal
 from .listing import url_encoding
-from .objects import DEFAULT_TYPE, store_body, stored_headers, user_metadata
+from .objects import DEFAULT_TYPE, attribute_headers, store_body, stored_headers, user_metadata
 from .payload import ALGORITHMS, Digests
 
 __all__ = [
@@ -60,6 +60,7 @@ async def create_upload(call: Call) -> web.StreamResponse:
         raise S3Fault("InvalidRequest", f"Checksum algorithm {algorithm!r} is not supported.")
     kind = _checksum_type(algorithm, call.headers.get(TYPE_HEADER, "").upper() or None)
     kept = stored_headers(call.headers)
+    kept.update(attribute_headers(call))  # the completed object's ACL and tags
     if kind is not None:
         kept[TYPE_HEADER] = kind
     record = UploadRecord(

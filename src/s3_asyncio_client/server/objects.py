@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..protocol.crc import checksum_type
 from ..protocol.limits import MAX_PUT_SIZE
+from . import acl, tagging
 from .auth import Identity
 from .call import Call
 from .conditions import check_read, check_write, http_date, parse_range
@@ -19,11 +20,15 @@ from .errors import S3Fault
 from .index import ObjectRecord
 from .integers import decimal
 from .payload import Digests, receive, requested_algorithms, sdk_algorithm
+from .rawheaders import reply_class, stream_class
 
 __all__ = [
     "DEFAULT_TYPE",
     "INTERNAL",
+    "MADE_BY",
+    "MADE_OF",
     "PART_CHECKSUMS",
+    "attribute_headers",
     "checksum_headers",
     "commit",
     "delete_object",
@@ -46,6 +51,10 @@ DEFAULT_TYPE = "binary/octet-stream"
 # Names in ObjectRecord.headers that are kept for the server (ACL, tags, ...), never
 # sent as reply headers: no HTTP header name starts with this.
 INTERNAL = ":"
+# Kept with an object a multipart upload made: the upload's id and its part numbers,
+# so a repeated CompleteMultipartUpload of that upload gets the same answer.
+MADE_BY = INTERNAL + "upload-id"
+MADE_OF = INTERNAL + "upload-parts"
 # System headers S3 stores with an object and returns on GET/HEAD.
 _STORED = ("cache-control", "content-disposition", "content-language", "expires")
 _OVERRIDES = {
@@ -67,15 +76,19 @@ def user_metadata(headers: dict[str, str]) -> dict[str, str]:
 
 
 def stored_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The system headers an object keeps; Content-Encoding without ``aws-chunked``
+    (a transfer framing), the other codings kept in order and as written."""
     kept = {name: headers[name] for name in _STORED if name in headers}
-    encodings = [
-        e.strip()
-        for e in headers.get("content-encoding", "").split(",")
-        if e.strip() and e.strip().lower() != "aws-chunked"
-    ]
-    if encodings:
-        kept["content-encoding"] = ", ".join(encodings)
+    codings = headers.get("content-encoding", "").split(",")
+    encoding = ",".join(c for c in codings if c.strip().lower() != "aws-chunked").strip(" ,")
+    if encoding:
+        kept["content-encoding"] = encoding
     return kept
+
+
+def attribute_headers(call: Call) -> dict[str, str]:
+    """The ACL and tags a new object keeps from the request, as internal headers."""
+    return {**acl.object_acl_headers(call), **tagging.object_tag_headers(call)}
 
 
 def _payload_sha256(identity: Identity) -> bool:
@@ -128,6 +141,7 @@ async def put_object(call: Call) -> web.StreamResponse:
     assert call.bucket is not None
     assert call.key is not None
     call.storage.index.require_bucket(call.bucket)
+    kept = {**stored_headers(call.headers), **attribute_headers(call)}  # refused before the body
     name, digests, echo = await store_body(call, limit=_size_limit(call), default=True)
     record = ObjectRecord(
         call.bucket,
@@ -138,7 +152,7 @@ async def put_object(call: Call) -> web.StreamResponse:
         call.now(),
         call.headers.get("content-type") or DEFAULT_TYPE,
         user_metadata(call.headers),
-        stored_headers(call.headers),
+        kept,
         digests.values(),
     )
     await call.storage.remove(await commit(call, record))
@@ -202,6 +216,7 @@ def object_headers(call: Call, record: ObjectRecord) -> dict[str, str]:
         headers.update(checksum_headers(record, number))
     if record.parts:
         headers["x-amz-mp-parts-count"] = str(record.parts)
+    headers.update(tagging.count_header(record.headers))
     headers.update(_overrides(call))
     return headers
 
@@ -248,10 +263,10 @@ async def get_object(call: Call, *, head: bool = False) -> web.StreamResponse:
     length = last - first + 1
     if head:
         headers["Content-Length"] = str(length)
-        return web.Response(status=status, headers=headers)
+        return reply_class(headers)(status=status, headers=headers)
     pinned = storage.pin(record.blobs)  # no await since the lookup: see storage.py
     try:
-        response = web.StreamResponse(status=status, headers=headers)
+        response = stream_class(headers)(status=status, headers=headers)
         response.content_length = length
         await response.prepare(call.request)
         async with contextlib.aclosing(storage.read(record.blobs, first, last)) as chunks:
@@ -282,8 +297,8 @@ def _part_span(call: Call, record: ObjectRecord) -> tuple[int, int] | None:
         raise S3Fault(
             "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
         )
-    # A copy made by concatenation (no hard links) has one blob: its part boundaries
-    # are gone, so it is served as one part.
+    # An object whose segments are not its parts (one blob for several parts) has
+    # lost its part boundaries: it is served as one part.
     parts = record.parts if len(record.blobs) == record.parts else 0
     if number > max(parts, 1):
         raise S3Fault("InvalidPartNumber", "The requested partnumber is not satisfiable")

@@ -3,8 +3,9 @@
 Rules:
 
 1. A body is either plain (Content-Length or HTTP chunked, which aiohttp decodes) or
-   ``aws-chunked`` (``x-amz-content-sha256: STREAMING-...`` or ``Content-Encoding:
-   aws-chunked``), decoded by chunked.py.
+   ``aws-chunked`` (``x-amz-content-sha256: STREAMING-...``, or ``Content-Encoding:
+   aws-chunked`` with ``x-amz-decoded-content-length``; the label alone does not make
+   a body framed), decoded by chunked.py.
 2. Decoded bytes go to one sink (a temp file, or memory for small XML bodies) in
    batches of about 1 MiB; each batch is written and hashed in the executor while
    the next is read from the socket, so the event loop never hashes a gigabyte.
@@ -140,8 +141,14 @@ async def continue_body(request: web.BaseRequest) -> None:
 
 
 def _is_aws_chunked(request: web.BaseRequest, identity: Identity) -> bool:
-    encodings = request.headers.get("content-encoding", "").lower()
-    return identity.payload_hash.startswith("STREAMING-") or "aws-chunked" in encodings
+    """Rule 1. ``Content-Encoding: aws-chunked`` alone labels a body sent plain (the
+    label is dropped from the stored encoding); with ``x-amz-decoded-content-length``
+    as well the client did frame it, even under an UNSIGNED-PAYLOAD hash."""
+    if identity.payload_hash.startswith("STREAMING-"):
+        return True
+    codings = request.headers.get("content-encoding", "").lower().split(",")
+    labelled = any(coding.strip() == "aws-chunked" for coding in codings)
+    return labelled and "x-amz-decoded-content-length" in request.headers
 
 
 async def _plain(request: web.BaseRequest) -> AsyncIterator[bytes]:
@@ -283,10 +290,14 @@ def _check(request: web.BaseRequest, received: Received, digests: Digests, chunk
 
 
 async def read_xml(
-    request: web.BaseRequest, identity: Identity, *, checksum_headers: bool = True
+    request: web.BaseRequest,
+    identity: Identity,
+    *,
+    checksum_headers: bool = True,
+    limit: int = XML_LIMIT,
 ) -> XmlNode:
-    """A small XML request body, verified like any other body (see ``receive`` for
-    ``checksum_headers``)."""
+    """A small XML request body of at most ``limit`` bytes, verified like any other
+    body (see ``receive`` for ``checksum_headers``)."""
     headers = {
         name.lower(): value
         for name, value in request.headers.items()
@@ -294,7 +305,7 @@ async def read_xml(
     }
     digests = Digests(requested_algorithms(headers), sha256=len(identity.payload_hash) == 64)
     _, body = await receive(
-        request, identity, digests, None, limit=XML_LIMIT, checksum_headers=checksum_headers
+        request, identity, digests, None, limit=limit, checksum_headers=checksum_headers
     )
     try:
         return parse_xml(body, strict=True)  # S3 refuses &#x1; in requests too

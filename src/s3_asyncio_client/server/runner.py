@@ -75,7 +75,8 @@ async def _run(config: _Config, on_ready: Callable[[int], None], stop: asyncio.E
     # In this thread: SQLite connections are per thread.
     storage = Storage(config.root, durable=config.durable)
     try:
-        verifier = Verifier(config.keyring, config.settings.region, config.settings.clock)
+        settings = config.settings
+        verifier = Verifier(config.keyring, settings.region, settings.clock, strict=settings.strict)
         dispatcher = Dispatcher(storage, verifier, config.settings)
 
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
@@ -113,7 +114,10 @@ class LocalS3Server:
     Bound to 127.0.0.1 unless ``host`` says otherwise; ``port=0`` picks a free port.
     ``durable=False`` skips every fsync (faster; a power cut may then lose the last
     writes): for throwaway data. ``limits`` caps connections and their idle time
-    (see ConnectionLimits for the defaults).
+    (see ConnectionLimits for the defaults). A request whose Host is
+    ``<bucket>.<domain>`` (``domain`` is ``localhost`` unless told otherwise) addresses
+    that bucket, as SDKs do by default (virtual-host style); any other Host, an IP
+    address or the bare domain, is path-style.
     """
 
     def __init__(
@@ -131,6 +135,7 @@ class LocalS3Server:
         clock: Callable[[], float] = time.time,
         durable: bool = True,
         limits: ConnectionLimits | None = None,
+        domain: str = "localhost",
     ) -> None:
         keys = _keys(access_key, secret_key, credentials)
         self.access_key = keys[0].access_key
@@ -143,6 +148,7 @@ class LocalS3Server:
         self.auth = auth
         self.durable = durable
         self.limits = limits or ConnectionLimits()
+        self.domain = domain
         self._own_root = root is None
         self._root = Path(root) if root is not None else None
         self._keyring = Keyring(keys) if auth else None
@@ -181,7 +187,7 @@ class LocalS3Server:
             self.host,
             self.port,
             self._keyring,
-            Settings(self.region, self.strict, self._clock),
+            Settings(self.region, self.strict, self._clock, self.domain, self._keyring),
             self.durable,
             self.limits,
         )
@@ -251,6 +257,7 @@ def serve(
     region: str = "us-east-1",
     durable: bool = True,
     limits: ConnectionLimits | None = None,
+    domain: str = "localhost",
     out: TextIO | None = None,
 ) -> None:
     """Serve ``root`` in the foreground until SIGINT or SIGTERM; prints the endpoint,
@@ -258,12 +265,13 @@ def serve(
     out = out or sys.stdout
     keys = _keys(access_key, secret_key, credentials)
     limits = limits or ConnectionLimits()
+    keyring = Keyring(keys) if auth else None
     config = _Config(
         Path(root),
         host,
         port,
-        Keyring(keys) if auth else None,
-        Settings(region, strict),
+        keyring,
+        Settings(region, strict, domain=domain, keyring=keyring),
         durable,
         limits,
     )
