@@ -719,12 +719,6 @@ def test_date_header_and_request_ids(server: LocalS3Server) -> None:
     assert formatdate(usegmt=True)[-3:] == reply.headers["date"][-3:]
 
 
-def test_unimplemented_subresource(s3: Any, bucket: str) -> None:
-    with pytest.raises(ClientError) as caught:
-        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-    assert error_of(caught) == ("NotImplemented", 501)
-
-
 def test_streamed_put_without_length(server: LocalS3Server, bucket: str) -> None:
     """HTTP chunked transfer (no Content-Length) with an unsigned payload."""
     pieces = [os.urandom(70_000) for _ in range(5)]

@@ -8,10 +8,15 @@ demos). Not for production: one process, one disk, no replication.
 
 ``python -m s3_asyncio_client.server --root DIR --port 8080`` serves in the foreground.
 Modules: runner (LocalS3Server, serve), connections (connection cap and timeouts), app
-(routing, error replies), call (one request), auth and keys (SigV4, identities),
-payload and chunked (request bodies, aws-chunked frames), storage, blobs and index
-(disk), buckets, objects, multipart and completion (handlers), listing, conditions and
-integers (pure rules: listings, preconditions, bounded numbers), errors (S3 codes).
+(routing, error replies), vhost (virtual-host addressing), call (one request), auth,
+sigv2, timestamps and keys (SigV4 and SigV2, presigned expiry, identities), public
+(what anonymous requests may do), rawheaders (header bytes kept exact), payload and
+chunked (request bodies, aws-chunked frames), storage, blobs, index and records (disk),
+buckets, objects, copying, multipart and completion (handlers), versions (listing
+unversioned buckets as versions), acl, tagging, cors and subresource (bucket and
+object settings), postform and postpolicy (browser POST uploads), attributes
+(GetObjectAttributes), listing, conditions and integers (pure rules: listings,
+preconditions, bounded numbers), errors (S3 codes).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from . import (
     postform,
     public,
     tagging,
+    unset,
     versions,
     vhost,
 )
@@ -85,7 +86,7 @@ def _route(
     if key is not None and method == "GET" and "attributes" in query:
         return attributes.get_object_attributes
     subresource = acl.route(method, key, query) or tagging.route(method, key, query)
-    subresource = subresource or cors.route(method, key, query)
+    subresource = subresource or cors.route(method, key, query) or unset.route(method, key, query)
     if subresource is not None:
         return subresource
     unsupported = _UNSUPPORTED & query.keys()

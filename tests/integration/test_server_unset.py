@@ -1,0 +1,103 @@
+"""Bucket configurations the server never holds answer as S3 does for a bucket
+without one: tools that probe or clean them up work; setting one is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from s3errors import error_of
+from servers import ServerInfo, boto3_client
+
+
+@pytest.fixture
+def s3(local: ServerInfo) -> Iterator[Any]:
+    client = boto3_client(local)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def bucket(s3: Any, bucket_name: str) -> str:
+    s3.create_bucket(Bucket=bucket_name)
+    return bucket_name
+
+
+MISSING: list[tuple[str, str]] = [
+    ("get_bucket_policy", "NoSuchBucketPolicy"),
+    ("get_bucket_policy_status", "NoSuchBucketPolicy"),
+    ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration"),
+    ("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError"),
+    ("get_public_access_block", "NoSuchPublicAccessBlockConfiguration"),
+    ("get_object_lock_configuration", "ObjectLockConfigurationNotFoundError"),
+    ("get_bucket_website", "NoSuchWebsiteConfiguration"),
+    ("get_bucket_ownership_controls", "OwnershipControlsNotFoundError"),
+    ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
+]
+
+
+@pytest.mark.parametrize(("operation", "code"), MISSING)
+def test_unset_configuration_is_not_found(s3: Any, bucket: str, operation: str, code: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        getattr(s3, operation)(Bucket=bucket)
+    assert error_of(caught) == (code, 404)
+    assert caught.value.response["Error"]["BucketName"] == bucket
+
+
+@pytest.mark.parametrize(("operation", "code"), MISSING[:3])
+def test_missing_bucket_wins(s3: Any, bucket_name: str, operation: str, code: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        getattr(s3, operation)(Bucket=bucket_name)
+    assert error_of(caught) == ("NoSuchBucket", 404)
+
+
+def test_configurations_s3_always_has_are_empty(s3: Any, bucket: str) -> None:
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+    notification = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert not {"TopicConfigurations", "QueueConfigurations"} & notification.keys()
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=bucket)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "delete_bucket_policy",
+        "delete_bucket_lifecycle",
+        "delete_bucket_encryption",
+        "delete_public_access_block",
+        "delete_bucket_website",
+        "delete_bucket_ownership_controls",
+        "delete_bucket_replication",
+    ],
+)
+def test_deleting_what_is_not_there_succeeds(s3: Any, bucket: str, operation: str) -> None:
+    reply = getattr(s3, operation)(Bucket=bucket)
+    assert reply["ResponseMetadata"]["HTTPStatusCode"] == 204
+    s3.delete_bucket(Bucket=bucket)  # and the bucket is as it was
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+SETTERS: list[Callable[[Any, str], Any]] = [
+    lambda s3, b: s3.put_bucket_policy(Bucket=b, Policy='{"Version": "2012-10-17"}'),
+    lambda s3, b: s3.put_bucket_lifecycle_configuration(
+        Bucket=b,
+        LifecycleConfiguration={
+            "Rules": [{"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]
+        },
+    ),
+    lambda s3, b: s3.put_public_access_block(
+        Bucket=b, PublicAccessBlockConfiguration={"BlockPublicAcls": True}
+    ),
+]
+
+
+@pytest.mark.parametrize("setter", SETTERS)
+def test_setting_one_is_refused(s3: Any, bucket: str, setter: Callable[[Any, str], Any]) -> None:
+    with pytest.raises(ClientError) as caught:
+        setter(s3, bucket)
+    assert error_of(caught) == ("NotImplemented", 501)
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=bucket)  # nothing was kept
