@@ -37,23 +37,10 @@ GRANTS = {
 
 
 @pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def anonymous(local: ServerInfo) -> Iterator[Any]:
     client = boto3_client(local, signature_version=UNSIGNED)
     yield client
     client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
 
 
 def grants_of(acl: dict[str, Any], owner: str) -> set[tuple[str, str]]:

@@ -25,6 +25,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from rawhttp import request
+from s3errors import error_of
 
 from s3_asyncio_client.protocol.signing import (
     Credentials,
@@ -69,17 +70,6 @@ def s3(server: LocalS3Server) -> Iterator[Any]:
     client = boto(server)
     yield client
     client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_buckets(s3: Any, bucket_name: str) -> None:

@@ -4,13 +4,12 @@ requests that carry an Origin (errors included)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from rawhttp import request, signed
-from servers import ServerInfo, boto3_client
+from servers import ServerInfo
 
 ORIGIN = "https://app.example.com"
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
@@ -43,19 +42,6 @@ NOT_ALLOWED = (
     "evalution of Origin, request method / Access-Control-Request-Method or "
     "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."
 )
-
-
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
 
 
 def _code(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:

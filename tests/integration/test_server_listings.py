@@ -7,7 +7,6 @@ away (encoded names, element presence)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from rawhttp import Reply, signed
+from s3errors import error_of
 from servers import ServerInfo, boto3_client
 
 from s3_asyncio_client.protocol.documents import XmlNode, parse_xml
@@ -23,24 +23,6 @@ from s3_asyncio_client.server import LocalS3Server
 
 ODD = "dir one/a+b~c*d%é"  # a space, "+", "~", "*", "%" and a non-ASCII letter
 ODD_ENCODED = "dir%20one/a%2Bb%7Ec*d%25%C3%A9"  # space "%20"; "*" and "/" kept
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
 
 
 def fill(s3: Any, bucket: str, keys: list[str]) -> None:

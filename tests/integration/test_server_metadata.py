@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import gzip
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,24 +14,11 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ParamValidationError
 from rawhttp import signed
-from servers import ServerInfo, boto3_client
+from servers import ServerInfo
 
 from s3_asyncio_client.protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_headers
 
 WORD = "=?UTF-8?B?aMOpbGxvIOKckw==?="  # "héllo ✓" as an RFC 2047 encoded word
-
-
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
 
 
 def _reply_bytes(local: ServerInfo, method: str, path: str, name: bytes) -> bytes:

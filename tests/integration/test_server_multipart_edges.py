@@ -20,19 +20,6 @@ from s3_asyncio_client.server import LocalS3Server
 PART = 64 * 1024
 
 
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
-
 def _upload(s3: Any, bucket: str, key: str, parts: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
     upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     done = []

@@ -5,27 +5,13 @@ error codes; bucket tagging with NoSuchTagSet."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from rawhttp import signed
 from s3errors import error_of
-from servers import ServerInfo, boto3_client
-
-
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
+from servers import ServerInfo
 
 
 def tag_set(pairs: dict[str, str]) -> dict[str, Any]:

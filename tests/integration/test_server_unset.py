@@ -3,27 +3,12 @@ without one: tools that probe or clean them up work; setting one is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from s3errors import error_of
-from servers import ServerInfo, boto3_client
-
-
-@pytest.fixture
-def s3(local: ServerInfo) -> Iterator[Any]:
-    client = boto3_client(local)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(s3: Any, bucket_name: str) -> str:
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
 
 MISSING: list[tuple[str, str]] = [
     ("get_bucket_policy", "NoSuchBucketPolicy"),
