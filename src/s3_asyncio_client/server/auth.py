@@ -45,7 +45,7 @@ from ..protocol.signing import (
     request_signature,
 )
 from . import sigv2
-from .errors import S3Fault
+from .errors import S3Fault, signature_mismatch
 from .keys import Keyring
 from .sigv2 import Headers
 from .timestamps import (
@@ -237,16 +237,8 @@ class Verifier:
             found.secret_key, canonical_request, amz_date=amz_date, region=self.region
         )
         if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
-            raise S3Fault(
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you "
-                "provided. Check your key and signing method.",
-                extra={
-                    "AWSAccessKeyId": found.access_key,
-                    "StringToSign": string_to_sign,
-                    "SignatureProvided": signature,
-                    "CanonicalRequest": canonical_request,
-                },
+            raise signature_mismatch(
+                found.access_key, string_to_sign, signature, CanonicalRequest=canonical_request
             )
 
     @staticmethod

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..protocol.documents import representable
 from ..protocol.errors import ProtocolError
 
-__all__ = ["STATUS", "S3Fault", "protocol_fault", "storage_full"]
+__all__ = ["STATUS", "S3Fault", "protocol_fault", "signature_mismatch", "storage_full"]
 
 # Each code S3 documents, with the status S3 sends it with.
 STATUS: dict[str, int] = {
@@ -107,6 +107,21 @@ class S3Fault(Exception):
         self.status = status or STATUS[code]
         self.extra = {name: v for name, v in (extra or {}).items() if representable(v)}
         self.headers = headers or {}
+
+
+def signature_mismatch(access_key: str, string_to_sign: str, provided: str, **more: str) -> S3Fault:
+    """403 SignatureDoesNotMatch with what S3 shows to help debug it (never the secret)."""
+    return S3Fault(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        extra={
+            "AWSAccessKeyId": access_key,
+            "StringToSign": string_to_sign,
+            "SignatureProvided": provided,
+            **more,
+        },
+    )
 
 
 def storage_full() -> S3Fault:

@@ -34,16 +34,12 @@ from ..protocol.signing import ALGORITHM, Credentials, derive_signing_key
 from . import sigv2
 from .auth import Verifier
 from .call import Settings
-from .errors import S3Fault
+from .errors import S3Fault, signature_mismatch
 from .timestamps import amz_datetime
 
 __all__ = ["Policy", "parse_policy", "verify_form"]
 
 _EXEMPT = frozenset({"file", "policy", "x-amz-signature", "awsaccesskeyid", "signature"})
-_MISMATCH = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your key and signing method."
-)
 # What a condition names that is not a form field.
 _NOT_FIELDS = frozenset({"bucket", "content-length-range"})
 
@@ -173,18 +169,6 @@ def _required(fields: dict[str, str], name: str) -> str:
     return value
 
 
-def _mismatch(found: Credentials, policy: str, signature: str) -> S3Fault:
-    return S3Fault(
-        "SignatureDoesNotMatch",
-        _MISMATCH,
-        extra={
-            "AWSAccessKeyId": found.access_key,
-            "StringToSign": policy,
-            "SignatureProvided": signature,
-        },
-    )
-
-
 def verify_form(settings: Settings, fields: dict[str, str]) -> Credentials:
     """Rule 2: who signed the form's policy (S3Fault if nobody verifiably did)."""
     assert settings.keyring is not None
@@ -222,6 +206,6 @@ def verify_form(settings: Settings, fields: dict[str, str]) -> Credentials:
         key = derive_signing_key(found.secret_key, scope_date, settings.region, "s3")
         expected = hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise _mismatch(found, policy, signature)
+        raise signature_mismatch(found.access_key, policy, signature)
     verifier.check_token(found, fields.get("x-amz-security-token"))
     return found

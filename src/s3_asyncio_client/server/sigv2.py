@@ -32,7 +32,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from ..protocol.signing import Credentials
-from .errors import S3Fault
+from .errors import S3Fault, signature_mismatch
 from .integers import decimal
 from .keys import Keyring
 from .timestamps import expired, http_datetime, skewed
@@ -122,16 +122,11 @@ def string_to_sign(
 def _verify(found: Credentials, text: str, signature: str) -> None:
     digest = hmac.new(found.secret_key.encode(), text.encode(), hashlib.sha1).digest()
     if not hmac.compare_digest(base64.b64encode(digest), signature.encode()):
-        raise S3Fault(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you "
-            "provided. Check your key and signing method.",
-            extra={
-                "AWSAccessKeyId": found.access_key,
-                "StringToSign": text,
-                "SignatureProvided": signature,
-                "StringToSignBytes": " ".join(f"{b:02x}" for b in text.encode()),
-            },
+        raise signature_mismatch(
+            found.access_key,
+            text,
+            signature,
+            StringToSignBytes=" ".join(f"{b:02x}" for b in text.encode()),
         )
 
 
