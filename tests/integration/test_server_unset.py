@@ -1,5 +1,6 @@
-"""Bucket configurations the server never holds answer as S3 does for a bucket
-without one: tools that probe or clean them up work; setting one is refused."""
+"""What the server does not do, answered as S3 answers for a bucket without it: unset
+configurations read as none, deleting them succeeds, setting one is refused; and
+encryption the server cannot give is refused, never silently ignored."""
 
 from __future__ import annotations
 
@@ -86,3 +87,26 @@ def test_setting_one_is_refused(s3: Any, bucket: str, setter: Callable[[Any, str
     assert error_of(caught) == ("NotImplemented", 501)
     with pytest.raises(ClientError):
         s3.get_bucket_policy(Bucket=bucket)  # nothing was kept
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"ServerSideEncryption": "aws:kms"}, "aws:kms"),
+        ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}, "SSE-C"),
+    ],
+)
+def test_encryption_it_cannot_give_is_refused(
+    s3: Any, bucket: str, arguments: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ClientError) as caught:
+        s3.put_object(Bucket=bucket, Key="secret", Body=b"plain", **arguments)
+    assert error_of(caught) == ("NotImplemented", 501)
+    assert named in caught.value.response["Error"]["Message"]
+    assert "k" * 32 not in str(caught.value.response)  # the key is never echoed
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_sse_s3_is_accepted(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="AES256")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"

@@ -79,9 +79,23 @@ def _target(raw_path: str, host_bucket: str | None = None) -> tuple[str | None, 
     return bucket, unquote(key_raw, errors="strict")
 
 
+def _refuse_encryption(headers: dict[str, str]) -> None:
+    """Encryption a client asks for but would not get is refused, never ignored: its
+    data would sit in plain text, readable without the key it sent."""
+    asked = headers.get("x-amz-server-side-encryption", "AES256")
+    customer = "x-amz-server-side-encryption-customer-algorithm" in headers
+    if customer or "x-amz-copy-source-server-side-encryption-customer-algorithm" in headers:
+        asked = "SSE-C"
+    if asked != "AES256":  # SSE-S3: the disk is the operator's to encrypt
+        raise S3Fault(
+            "NotImplemented", f"Server-side encryption {asked!r} is not implemented by this server."
+        )
+
+
 def _route(
     method: str, bucket: str | None, key: str | None, query: dict[str, str], headers: dict[str, str]
 ) -> Handler:
+    _refuse_encryption(headers)
     versions.check_version_id(key, query)
     if key is not None and method == "GET" and "attributes" in query:
         return attributes.get_object_attributes
