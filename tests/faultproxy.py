@@ -48,6 +48,7 @@ Action = Literal[
     "corrupt",
     "corrupt_reply",
     "rewrite",
+    "redirect",
 ]
 Predicate = Callable[[str, str], bool]  # (method, raw path + "?" + raw query) -> bool
 
@@ -118,7 +119,10 @@ class FaultRule:
     "stall" waits before forwarding (capped at 60 s); ``truncate_bytes`` is how much of
     the body a "truncate" sends (default: half; an empty body is sent whole);
     ``rewrite`` is what a "rewrite" does to the whole upstream reply (a server that
-    lies: a missing length, a changed ETag, a repeated continuation token).
+    lies: a missing length, a changed ETag, a repeated continuation token). A
+    "redirect" answers 307 TemporaryRedirect itself, to ``location(path_qs)`` (default:
+    the same path and query on the upstream), with ``headers`` added (a gateway that
+    sends clients to the node holding the data).
     """
 
     action: Action
@@ -128,6 +132,8 @@ class FaultRule:
     stall_seconds: float = 5.0
     truncate_bytes: int | None = None
     rewrite: Callable[[Reply], Reply] | None = None
+    location: Callable[[str], str] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def matching(
@@ -337,6 +343,12 @@ class FaultProxy:
             code, message = SLOW_DOWN if action == "status503slowdown" else INTERNAL_ERROR
             status = {"status500": 500, "status503slowdown": 503}.get(action, 200)
             return _error_response(status, code, message, path_qs.partition("?")[0])
+        if rule is not None and action == "redirect":
+            await _drain(request)
+            where = rule.location(path_qs) if rule.location else self.upstream + path_qs
+            body = ERROR_XML.format(code="TemporaryRedirect", message="Redirect", resource="")
+            headers = {"Location": where, "Content-Type": "application/xml", **dict(rule.headers)}
+            return web.Response(status=307, body=body.encode(), headers=headers)
         if rule is not None and action == "stall":
             await asyncio.sleep(min(max(rule.stall_seconds, 0.0), MAX_STALL))
             if request.transport is None or request.transport.is_closing():

@@ -20,6 +20,7 @@ __all__ = [
     "ChecksumType",
     "ConnectionConfig",
     "ConnectionOptions",
+    "Flavor",
     "PayloadSigning",
     "RetryConfig",
     "Timeouts",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 PayloadSigning = Literal["auto", "signed", "unsigned"]
+Flavor = Literal["auto", "s3", "aistore"]
 Checksum = ChecksumAlgorithm | Literal["auto"] | None
 ChecksumType = Literal["COMPOSITE", "FULL_OBJECT"]
 # What S3 allows: a CRC64NVME multipart upload is full-object only, a SHA one
@@ -206,8 +208,10 @@ class ConnectionConfig:
     every upload and verified by the server. ``checksum_type``: "COMPOSITE" or
     "FULL_OBJECT" for multipart uploads, or None for the store's default (full-object
     for CRC64NVME, composite for the others); S3 keeps CRC64NVME full-object only,
-    SHA1/SHA256 composite only. The secret key and session token are left out of
-    ``repr``.
+    SHA1/SHA256 composite only. ``flavor``: "aistore" applies the limits of
+    AIStore's S3 endpoint (see ``client.capabilities``), "s3" never does, "auto" (the
+    default) does when the endpoint URL's path ends in ``/s3`` or a reply says
+    ``Server: AIStore``. The secret key and session token are left out of ``repr``.
     """
 
     endpoint_url: str | None = None
@@ -223,6 +227,7 @@ class ConnectionConfig:
     payload_signing: PayloadSigning = "auto"
     checksum: Checksum = "auto"
     checksum_type: ChecksumType | None = None
+    flavor: Flavor = "auto"
 
     def __post_init__(self) -> None:
         for name in (
@@ -254,6 +259,10 @@ class ConnectionConfig:
             f"payload_signing must be 'auto', 'signed' or 'unsigned', got {self.payload_signing!r}",
         )
         choose_checksum("crc32", self.checksum, self.checksum_type)
+        _require(
+            self.flavor in get_args(Flavor),
+            f"flavor must be 'auto', 's3' or 'aistore', got {self.flavor!r}",
+        )
 
     def with_options(self, **options: Unpack[ConnectionOptions]) -> ConnectionConfig:
         """This config with the fields named in ``options`` changed; a ``retry`` or
@@ -283,3 +292,4 @@ class ConnectionOptions(TypedDict, total=False):
     payload_signing: PayloadSigning
     checksum: Checksum
     checksum_type: ChecksumType | None
+    flavor: Flavor

@@ -44,6 +44,7 @@ from s3_asyncio_client.protocol.checksums import (
     default_algorithm,
     multipart_etag,
 )
+from s3_asyncio_client.protocol.limits import MAX_PARTS
 from s3_asyncio_client.protocol.responses import CopyResult, ObjectInfo, PartInfo, PutResult
 from s3_asyncio_client.transport.file_region import BufferPool, FileRegion
 
@@ -61,9 +62,18 @@ def crc_value(algorithm: ChecksumAlgorithm, data: bytes) -> str:
 class FakeCapabilities:
     """``engine.ports.Capabilities``: plain fields."""
 
-    def __init__(self, *, checksums_ignored: bool = False, signs_payload: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        checksums_ignored: bool = False,
+        signs_payload: bool = False,
+        max_parts: int = MAX_PARTS,
+        copies_parts: bool = True,
+    ) -> None:
         self.checksums_ignored = checksums_ignored
         self.signs_payload = signs_payload
+        self.max_parts = max_parts
+        self.copies_parts = copies_parts
 
     def note_checksums_ignored(self) -> None:
         self.checksums_ignored = True

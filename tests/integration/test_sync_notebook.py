@@ -15,22 +15,17 @@ which server is which) and the notebook's printed output everywhere else.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from seed_notebook import BASIC, CELLS, NOTEBOOK, OUT_OF_ORDER, PARALLEL, SETUP, assert_shows
 from servers import ServerInfo
 
 from s3_asyncio_client import Client, S3InvalidPartError
 
-NOTEBOOK = (Path(__file__).parent.parent / "data" / "seed_aistore_notebook.txt").read_text()
-# A cell: "In [..]:", its code, two blank lines, the output, two blank lines.
-CELLS = re.findall(r"^In \[[^\]]*\]:\n(.*?)\n\n\n(.*?)\n\n\n", NOTEBOOK, flags=re.S | re.M)
-SETUP, BASIC, PARALLEL, OUT_OF_ORDER = range(4)
 # Lines each cell prints before it completes its upload (what a refusing server lets
 # through): none in the setup cell, which completes nothing.
 PRINTED_BEFORE_COMPLETE = {BASIC: 1, PARALLEL: 0, OUT_OF_ORDER: 4}
@@ -102,23 +97,6 @@ def notebook(
         yield book
     finally:
         book.close()
-
-
-def assert_shows(printed: str, cell: int, lines: int | None = None) -> None:
-    """``printed`` is what the notebook shows for ``cell`` (its first ``lines`` lines),
-    where the upload id and the finishing order of parallel parts may differ."""
-    want = CELLS[cell][1].splitlines()[:lines]
-    got = printed.splitlines()
-    assert len(got) == len(want), (got, want)
-    for line, expected in zip(got, want, strict=True):
-        if expected.startswith("Created multipart upload with ID: "):
-            assert re.fullmatch(r"Created multipart upload with ID: \S+", line), line
-        elif expected.startswith("Parallel upload completed: "):
-            head, _, numbers = line.partition(": ")
-            assert head == "Parallel upload completed"
-            assert sorted(ast.literal_eval(numbers)) == [1, 2, 3, 4, 5]
-        else:
-            assert line == expected
 
 
 def assert_entity_too_small(error: S3InvalidPartError) -> None:

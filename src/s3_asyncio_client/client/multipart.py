@@ -4,7 +4,8 @@ Rules:
 1. A part is recorded only after the server accepted it; uploading part n again
    replaces it. ``parts`` is always sorted by part number, one entry per number.
 2. ``complete()`` checks the parts (some exist; all but the last reach the client's
-   ``min_part_size``) before it sends anything.
+   ``min_part_size``; on AIStore, numbered 1..N with no gap) before it sends anything,
+   and a part number over the endpoint's ``max_parts`` is refused before it is sent.
 3. If the reply to CompleteMultipartUpload is lost and the retry finds the upload
    gone (NoSuchUpload), the object is checked: same multipart ETag (or, where the
    ETag cannot be predicted, same size and part count) means the upload succeeded.
@@ -135,6 +136,7 @@ class MultipartUpload:
         check_part_number(part_number)
         check_data(data, "part data")
         self._check_open()
+        self._check_limit(part_number)
         for attempt in range(_INTEGRITY_ATTEMPTS):
             request = build.build_upload_part(
                 self.client.endpoint,
@@ -174,7 +176,17 @@ class MultipartUpload:
         byte_range: tuple[int, int] | None = None,
     ) -> PartInfo:
         """Make part ``part_number`` from (a range of) another object, server-side."""
+        check_part_number(part_number)
         self._check_open()
+        self._check_limit(part_number)
+        if not self.client.capabilities.copies_parts:
+            # There a PUT with x-amz-copy-source is a whole CopyObject onto this key.
+            raise S3InvalidRequestError(
+                "UploadPartCopy is not supported by this endpoint (AIStore): "
+                "upload the part's bytes with upload_part, or use copy_file",
+                bucket=self.bucket,
+                key=self.key,
+            )
         request = build.build_upload_part_copy(
             self.client.endpoint,
             self.bucket,
@@ -216,11 +228,29 @@ class MultipartUpload:
             if not pages.follow(page["is_truncated"], marker):
                 return parts
 
+    def _check_limit(self, part_number: int) -> None:
+        limit = self.client.capabilities.max_parts
+        if part_number > limit:
+            raise S3InvalidRequestError(
+                f"part number {part_number} is over this endpoint's limit of {limit} parts",
+                bucket=self.bucket,
+                key=self.key,
+            )
+
     def _check_parts(self) -> list[PartInfo]:
         parts = self.parts
         if not parts:
             raise S3InvalidPartError(
                 f"cannot complete upload {self.upload_id!r}: no parts were uploaded",
+                bucket=self.bucket,
+                key=self.key,
+            )
+        missing = self.client.capabilities.missing_parts(p["part_number"] for p in parts)
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+            raise S3InvalidPartError(
+                f"cannot complete upload {self.upload_id!r}: this endpoint (AIStore) needs "
+                f"every part from 1 to {parts[-1]['part_number']}; missing: {shown}",
                 bucket=self.bucket,
                 key=self.key,
             )

@@ -98,9 +98,10 @@ class S3Client:
             max_connections=config.max_connections,
             payload_signing=config.payload_signing,
             clock=clock,
+            redirect_policy=lambda headers: self.capabilities.follows_redirect(headers),
         )
         self.capabilities = EndpointCapabilities(
-            min_part_size=min_part_size, signs_payload=self.transport.signs_payload
+            min_part_size, self.transport.signs_payload, config.flavor, self.endpoint.url
         )
 
     def __repr__(self) -> str:
@@ -457,8 +458,8 @@ class S3Client:
         *,
         config: TransferConfig | None = None,
     ) -> TransferResult:
-        """Server-side copy of any size: CopyObject up to 5 GiB, else parallel
-        UploadPartCopy (metadata and content type carried over)."""
+        """Server-side copy of any size: CopyObject up to 5 GiB, else parallel UploadPartCopy
+        (through the client on AIStore, which has none); metadata and content type kept."""
         return await copy.copy_file(
             self, source_bucket, source_key, bucket, key, config=config or TransferConfig()
         )

@@ -9,9 +9,9 @@ Rules:
    re-attaches to, by upload id), the client's default checksum, its endpoint (which
    names a resume journal) and the buffers parts of files are read through.
 2. ``UploadHandle``: one multipart upload; ``is_open`` until completed or aborted.
-3. ``Capabilities``: what is known of the endpoint. The client owns it; the engine
-   only reads it, and reports what it finds (a server that ignores checksums)
-   through ``note_checksums_ignored``.
+3. ``Capabilities``: what is known of the endpoint (checksums honoured, part limits,
+   UploadPartCopy). The client owns it; the engine only reads it, and reports what it
+   finds (a server that ignores checksums) through ``note_checksums_ignored``.
 4. Bodies are bytes-like, or ``FileRegion``s of files read on demand through a
    ``BufferPool``: ``transport.file_region`` is the one transport module the engine
    uses (for reading files), never the session that sends requests.
@@ -78,6 +78,16 @@ class Capabilities(Protocol):
 
     def note_checksums_ignored(self) -> None:
         """A reply did not echo the checksum sent with it."""
+        ...
+
+    @property
+    def max_parts(self) -> int:
+        """The most parts one multipart upload may have (10,000 on S3)."""
+        ...
+
+    @property
+    def copies_parts(self) -> bool:
+        """The server has UploadPartCopy."""
         ...
 
 

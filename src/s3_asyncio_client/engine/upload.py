@@ -9,7 +9,8 @@ Rules of the pipeline:
    ``max_concurrency + 1`` buffers of ``part_size`` exist, no more: a part is copied
    into a free buffer and sent as a memoryview of it; the buffer returns to the pool
    when the server has accepted the part. Parts are ``part_size`` for the first
-   2,000, then double every 2,000 parts, to stay within 10,000 parts.
+   2,000, then double every 2,000 parts, to stay within 10,000 parts (the store's
+   ``capabilities.max_parts``: 9,999 on AIStore).
 3. Each part carries its checksum; the server verifies it (BadDigest is retried with
    the same bytes). A server that ignores checksums gets Content-MD5 and an ETag check.
    A file path whose size or mtime changed by the end is refused before completion.
@@ -119,9 +120,14 @@ class _Pipeline:
     """The parts of one stream upload in flight, bounded by a pool of buffers."""
 
     def __init__(
-        self, upload: UploadHandle, part_size: int, concurrency: int, meter: Meter
+        self,
+        upload: UploadHandle,
+        part_size: int,
+        concurrency: int,
+        meter: Meter,
+        max_parts: int = MAX_PARTS,
     ) -> None:
-        self.upload, self.meter = upload, meter
+        self.upload, self.meter, self.max_parts = upload, meter, max_parts
         self.pool: asyncio.Queue[bytearray] = asyncio.Queue()
         self.total = 0  # bytes read from the stream so far
         self.part_size, self._concurrency = part_size, concurrency
@@ -169,7 +175,7 @@ async def _stream_parts(
 ) -> AsyncGenerator[_StreamPart, None]:
     """Parts from a stream of unknown length, each in a buffer (rule 2)."""
     algorithm, pending = pipeline.upload.checksum, memoryview(b"")
-    for number in range(1, MAX_PARTS + 1):
+    for number in range(1, pipeline.max_parts + 1):
         size = pipeline.part_size << ((number - 1) // 2000)
         buffer = await pipeline.buffer()
         if len(buffer) < size:
@@ -194,7 +200,7 @@ async def _stream_parts(
             return
     if not pending and not await anext(chunks, b""):
         return  # the last part was full, and the stream ends there
-    raise S3InvalidRequestError("the stream is too long for 10,000 parts")
+    raise S3InvalidRequestError(f"the stream is too long for {pipeline.max_parts:,} parts")
 
 
 async def upload_file(
@@ -293,8 +299,8 @@ async def _upload_sized(
     if size <= config.multipart_threshold:
         return await job.put(FileRegion(file, 0, size), meter)
 
-    part_size = plan_part_size(size, config.part_size)
     store = job.store
+    part_size = plan_part_size(size, config.part_size, max_parts=store.capabilities.max_parts)
     journal, upload = None, None
     done: dict[int, PartInfo] = {}
     if config.resume and identity is not None:
@@ -359,7 +365,9 @@ async def _upload_stream(
             return await job.put(memoryview(head), meter)
         head += chunk
     base = config.part_size or 8 * 1024 * 1024
-    pipeline = _Pipeline(await job.create(), base, config.max_concurrency, meter)
+    upload = await job.create()  # its reply may show the endpoint's limits: read them after
+    limit = job.store.capabilities.max_parts
+    pipeline = _Pipeline(upload, base, config.max_concurrency, meter, limit)
     result = await pipeline.run(_chain(bytes(head), chunks))
     return TransferResult(
         etag=result["etag"], size=pipeline.total, parts_count=result["parts_count"], skipped_bytes=0

@@ -118,16 +118,18 @@ def part_count(size: int, part_size: int) -> int:
     return max(1, -(-size // part_size))
 
 
-def plan_part_size(size: int, part_size: int | None = None) -> int:
-    """The part size to use for ``size`` bytes: ``part_size`` raised if it must be.
+def plan_part_size(size: int, part_size: int | None = None, *, max_parts: int = MAX_PARTS) -> int:
+    """The part size to use for ``size`` bytes: ``part_size`` raised if it must be,
+    so that ``max_parts`` parts hold them.
 
     With ``part_size=None`` it picks 8 MiB, or more for very large objects.
     """
     if size < 0:
         raise LocalProtocolError(f"size must be >= 0, got {size}", value=size)
-    if size > MAX_OBJECT_SIZE:
+    largest = max_parts * MAX_PART_SIZE
+    if size > largest:
         raise LocalProtocolError(
-            f"object of {size} bytes exceeds the multipart limit of {MAX_OBJECT_SIZE} bytes",
+            f"object of {size} bytes exceeds the multipart limit of {largest} bytes",
             value=size,
             code="EntityTooLarge",
         )
@@ -138,7 +140,7 @@ def plan_part_size(size: int, part_size: int | None = None) -> int:
             value=part_size,
         )
     wanted = part_size or 8 * MiB
-    needed = -(-size // MAX_PARTS)
+    needed = -(-size // max_parts)
     if needed > wanted:
         wanted = -(-needed // MiB) * MiB
     return min(max(wanted, MIN_PART_SIZE), MAX_PART_SIZE)

@@ -16,13 +16,15 @@ buckets, objects, copying, multipart and completion (handlers), versions (listin
 unversioned buckets as versions), acl, tagging, cors and subresource (bucket and
 object settings), postform and postpolicy (browser POST uploads), attributes
 (GetObjectAttributes), listing, conditions and integers (pure rules: listings,
-preconditions, bounded numbers), errors (S3 codes).
+preconditions, bounded numbers), errors (S3 codes). The ais package answers
+AIStore's native API (``/v1/...``) on the same storage, for the AIStore SDK.
 """
 
 from __future__ import annotations
 
+from .ais import aistore_token
 from .connections import ConnectionLimits
 from .keys import load_credentials_file
 from .runner import LocalS3Server, serve
 
-__all__ = ["ConnectionLimits", "LocalS3Server", "load_credentials_file", "serve"]
+__all__ = ["ConnectionLimits", "LocalS3Server", "aistore_token", "load_credentials_file", "serve"]

@@ -18,6 +18,7 @@ from aiohttp import web
 from ..protocol.documents import Content, render
 from . import (
     acl,
+    ais,
     attributes,
     buckets,
     completion,
@@ -171,6 +172,8 @@ class Dispatcher:
         bucket = key = None
         try:
             raw_path, _, raw_query = request.raw_path.partition("?")
+            if ais.addressed(raw_path, request.headers.get("host"), self.settings.domain):
+                return await ais.dispatch(request, self.storage, self.settings, request_id)
             try:
                 query = _query(raw_query)
                 host_bucket = vhost.host_bucket(request.headers.get("host"), self.settings.domain)

@@ -42,7 +42,7 @@ from .multipart import TYPE_HEADER, upload_checksum_type, upload_of
 from .objects import DEFAULT_CHECKSUM, MADE_BY, MADE_OF, PART_CHECKSUMS, object_checksums
 from .payload import read_xml
 
-__all__ = ["complete_upload"]
+__all__ = ["assemble", "complete_upload"]
 
 
 def _requested_parts(document: XmlNode) -> list[tuple[int, str, dict[str, str]]]:
@@ -167,6 +167,15 @@ def _object(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> Object
     )
 
 
+def assemble(call: Call, upload: UploadRecord, parts: list[PartRecord]) -> ObjectRecord:
+    """The object ``parts`` (checked, in order) make, marked as this upload's (rule 4);
+    ``index.complete_upload`` publishes it."""
+    record = _object(call, upload, parts)
+    record.headers[MADE_BY] = upload.upload_id
+    record.headers[MADE_OF] = " ".join(str(part.number) for part in parts)
+    return record
+
+
 def _check_type(call: Call, upload: UploadRecord) -> None:
     """A checksum type named at completion must be the one the upload was created with
     (an upload naming no algorithm gets S3's default, a full-object CRC64NVME)."""
@@ -237,9 +246,7 @@ async def complete_upload(call: Call) -> web.StreamResponse:
     upload = upload_of(call)
     _check_type(call, upload)
     parts = _chosen_parts(call, upload, document)
-    record = _object(call, upload, parts)
-    record.headers[MADE_BY] = upload.upload_id
-    record.headers[MADE_OF] = " ".join(str(part.number) for part in parts)
+    record = assemble(call, upload, parts)
     index = call.storage.index
     if "if-match" in call.headers or "if-none-match" in call.headers:
         existing = index.get_object(record.bucket, record.key)

@@ -28,6 +28,7 @@ from typing import TextIO
 from aiohttp import web
 
 from ..protocol.signing import Credentials
+from .ais import aistore_token
 from .app import Dispatcher
 from .auth import Verifier
 from .call import Settings
@@ -244,6 +245,18 @@ class LocalS3Server:
         self.stop()
 
 
+def _print_aistore(out: TextIO, endpoint: str, keys: list[Credentials], generated: bool) -> None:
+    """How to point the AIStore SDK here; the token only where the secret is shown."""
+    print(f"AIStore SDK: AIS_ENDPOINT={endpoint}", file=out)
+    if keys and generated:
+        print(f"AIS_AUTHN_TOKEN={aistore_token(keys[0].access_key, keys[0].secret_key)}", file=out)
+    elif keys:
+        print(
+            "AIS_AUTHN_TOKEN: s3_asyncio_client.server.aistore_token(access_key, secret_key)",
+            file=out,
+        )
+
+
 def serve(
     root: str | Path,
     host: str = "127.0.0.1",
@@ -301,6 +314,7 @@ def serve(
             print(f"access key: {keys[0].access_key}", file=out)
         else:
             print(f"access keys: {', '.join(k.access_key for k in keys)}", file=out)
+        _print_aistore(out, f"http://{shown}:{bound}", keys if auth else [], generated)
         out.flush()
 
     async def main() -> None:

@@ -18,18 +18,23 @@ Rules of the retry loop:
    the backoff between attempts holds no slot.
 5. Bodies read into memory are limited (``replies``): XML and error replies, not the
    object a caller asked for.
+6. A 307/308 is followed only if ``redirect_policy`` says so (AIStore's gateway sends
+   object requests to a storage node): at most ``_MAX_REDIRECTS`` hops per attempt,
+   to http(s), never https to http; signed afresh, the whole body sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from yarl import URL
@@ -51,6 +56,9 @@ __all__ = ["Transport"]
 
 T = TypeVar("T")
 _SKEW = "RequestTimeTooSkewed"
+_MAX_REDIRECTS = 3  # AIStore needs one (gateway -> storage node); more is a loop
+RedirectPolicy = Callable[[Mapping[str, str]], bool]  # a 307/308 reply's headers -> follow?
+_Opened = tuple[aiohttp.ClientResponse, HttpResponse | None]  # None: streaming, a success
 
 
 class _RetryBudget:
@@ -83,8 +91,10 @@ class Transport:
         max_connections: int = 16,
         payload_signing: PayloadSigning = "auto",
         clock: Callable[[], float] = time.time,
+        redirect_policy: RedirectPolicy | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._redirect_policy = redirect_policy
         self._clock = clock
         self.region = region
         self.retry = retry
@@ -179,7 +189,41 @@ class Transport:
             allow_redirects=False,
         )
 
+    def _redirected(
+        self, request: HttpRequest, response: HttpResponse | None, hops: int
+    ) -> HttpRequest | None:
+        """``request`` sent to the Location of its 307/308 reply, or None to take the
+        reply as it is (rule 6)."""
+        if response is None or response.status not in (307, 308) or hops >= _MAX_REDIRECTS:
+            return None
+        location, policy = response.headers.get("location"), self._redirect_policy
+        if not location or policy is None or not policy(response.headers):
+            return None
+        url = urljoin(request.url, location)
+        scheme, old_scheme = urlsplit(url).scheme.lower(), urlsplit(request.url).scheme.lower()
+        if scheme not in ("http", "https") or (old_scheme == "https" and scheme == "http"):
+            return None
+        return dataclasses.replace(request, url=url)
+
     async def _attempt(
+        self,
+        request: HttpRequest,
+        on_sent: SentCounter | None,
+        reply_limit: int | None,
+        bucket: str | None,
+        key: str | None,
+    ) -> HttpResponse:
+        hops = 0
+        while True:
+            response = await self._exchange(request, on_sent, reply_limit, bucket, key)
+            moved = self._redirected(request, response, hops)
+            if moved is None:
+                return response
+            if on_sent is not None:
+                on_sent.roll_back()  # the body goes again, to the new URL
+            request, hops = moved, hops + 1
+
+    async def _exchange(
         self,
         request: HttpRequest,
         on_sent: SentCounter | None,
@@ -309,18 +353,25 @@ class Transport:
         reply holds its connection slot until the caller leaves the context.
         """
 
-        async def attempt() -> tuple[aiohttp.ClientResponse, HttpResponse | None]:
+        async def attempt() -> _Opened:
+            target, hops = request, 0
+            while True:
+                reply, response = await opening(target)
+                moved = self._redirected(target, response, hops)
+                if moved is None:
+                    return reply, response
+                target, hops = moved, hops + 1
+
+        async def opening(target: HttpRequest) -> _Opened:
             await self._slots.acquire()
             streaming = False
             try:
-                reply = await self._start(request, payload_for(request.body, self.buffers, None))
+                reply = await self._start(target, payload_for(target.body, self.buffers, None))
                 if reply.status < 300:
                     streaming = True  # the slot goes with the reply, released below
                     return reply, None
                 async with reply:
-                    body = await read_body(
-                        reply, request, ERROR_REPLY_LIMIT, bucket=bucket, key=key
-                    )
+                    body = await read_body(reply, target, ERROR_REPLY_LIMIT, bucket=bucket, key=key)
                     headers = {n.lower(): v for n, v in reply.headers.items()}
             except S3Error:
                 raise
