@@ -18,6 +18,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from servers import ServerInfo, boto3_client, s3_client
+from thirdparty import arrow_fs, parts_of, polars_options
 
 # pyarrow's S3 output stream always uses a multipart upload (unless opened lazily) in
 # parts of 10 MiB, which pyarrow does not let us change: random, uncompressed rows of
@@ -47,31 +48,6 @@ def boto3(local: ServerInfo) -> Iterator[Any]:
         client.close()
 
 
-def arrow_fs(server: ServerInfo) -> pafs.S3FileSystem:
-    scheme, _, hostport = server.endpoint_url.partition("://")
-    return pafs.S3FileSystem(
-        access_key=server.access_key,
-        secret_key=server.secret_key,
-        endpoint_override=hostport,
-        scheme=scheme,
-        region=server.region,
-        force_virtual_addressing=False,
-        # One attempt: a refused request must fail the test, not be retried away.
-        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=1),
-    )
-
-
-def polars_options(server: ServerInfo) -> dict[str, str]:
-    return {
-        "aws_access_key_id": server.access_key,
-        "aws_secret_access_key": server.secret_key,
-        "aws_endpoint_url": server.endpoint_url,
-        "aws_region": server.region,
-        "aws_allow_http": "true",
-        "aws_virtual_hosted_style_request": "false",
-    }
-
-
 def small_table() -> pa.Table:
     return pa.table(
         {
@@ -92,12 +68,6 @@ def frame(table: pa.Table) -> pl.DataFrame:
     result = pl.from_arrow(table)
     assert isinstance(result, pl.DataFrame)
     return result
-
-
-def parts_of(s3: Any, bucket: str, key: str) -> int:
-    """How many parts the object was uploaded in (0 for a single PUT), from its ETag."""
-    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-    return int(etag.rpartition("-")[2]) if "-" in etag else 0
 
 
 def test_pyarrow_writes_and_reads_parquet(local: ServerInfo, bucket: str, boto3: Any) -> None:

@@ -6,7 +6,7 @@ copy of any size costs no data I/O; otherwise the bytes are copied once.
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -32,7 +32,9 @@ __all__ = ["copy_object", "copy_source"]
 def copy_source(call: Call) -> ObjectRecord:
     """The object ``x-amz-copy-source`` names (URL-encoded ``bucket/key``)."""
     raw = call.headers["x-amz-copy-source"].split("?", 1)[0]
-    text = unquote(raw).lstrip("/")
+    # Query-string style, as S3 reads it: "+" is a space (s5cmd sends it so); a
+    # literal "+" arrives as %2B.
+    text = unquote_plus(raw).lstrip("/")
     bucket, _, key = text.partition("/")
     if not bucket or not key:
         raise S3Fault(
