@@ -34,7 +34,7 @@ from . import (
     vhost,
 )
 from .auth import Verifier
-from .call import Call, Settings
+from .call import Call, Settings, parse_query
 from .errors import S3Fault
 from .rawheaders import SignedView
 from .storage import Storage
@@ -54,15 +54,6 @@ _UNSUPPORTED = frozenset(
         "retention", "select", "torrent", "website",
     }
 )  # fmt: skip
-
-
-def _query(raw_query: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in raw_query.split("&"):
-        if item:
-            name, _, value = item.partition("=")
-            found.setdefault(unquote(name, errors="strict"), unquote(value, errors="strict"))
-    return found
 
 
 def _target(raw_path: str, host_bucket: str | None = None) -> tuple[str | None, str | None]:
@@ -175,7 +166,7 @@ class Dispatcher:
             if ais.addressed(raw_path, request.headers.get("host"), self.settings.domain):
                 return await ais.dispatch(request, self.storage, self.settings, request_id)
             try:
-                query = _query(raw_query)
+                query = parse_query(raw_query)
                 host_bucket = vhost.host_bucket(request.headers.get("host"), self.settings.domain)
                 bucket, key = _target(raw_path, host_bucket)
             except UnicodeDecodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from .integers import decimal
 from .keys import Keyring
 from .storage import Storage
 
-__all__ = ["Call", "Settings", "iso_time"]
+__all__ = ["Call", "Settings", "iso_time", "parse_query"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,17 @@ class Settings:
     # The keys requests are checked against (None: auth off), for handlers that
     # verify a signature themselves (browser POST forms).
     keyring: Keyring | None = None
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    """A raw query string's parameters, decoded (UnicodeDecodeError if not UTF-8); the
+    first of a repeated name wins."""
+    found: dict[str, str] = {}
+    for item in raw_query.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            found.setdefault(unquote(name, errors="strict"), unquote(value, errors="strict"))
+    return found
 
 
 def iso_time(timestamp: float) -> str:

@@ -26,7 +26,7 @@ from aiohttp import web
 from ...protocol.signing import UNSIGNED_PAYLOAD
 from ..auth import Identity
 from ..buckets import key_problem
-from ..call import Call, Settings
+from ..call import Call, Settings, parse_query
 from ..errors import S3Fault
 from ..storage import Storage
 from ..vhost import host_bucket
@@ -58,15 +58,6 @@ def translate(fault: S3Fault, bucket: str | None, key: str | None) -> AisFault:
     if fault.code == "NoSuchUpload":
         return AisFault(404, f'multipart upload of "{where}" does not exist (or has ended)')
     return AisFault(fault.status, f"{where}: {fault.message}" if where else fault.message)
-
-
-def _query(raw_query: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in raw_query.split("&"):
-        if item:
-            name, _, value = item.partition("=")
-            found.setdefault(unquote(name, errors="strict"), unquote(value, errors="strict"))
-    return found
 
 
 def _target(raw_path: str) -> tuple[str, str | None, str | None]:
@@ -109,7 +100,7 @@ async def dispatch(
     try:
         raw_path, _, raw_query = request.raw_path.partition("?")
         try:
-            query = _query(raw_query)
+            query = parse_query(raw_query)
             kind, bucket, key = _target(raw_path)
         except UnicodeDecodeError:
             raise AisFault(400, "the request's path or query is not valid UTF-8") from None
