@@ -1,7 +1,15 @@
-"""s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers."""
+"""s3_asyncio_client: an asyncio S3 client for large, parallel, resumable, verified transfers.
 
-from .client import GetObjectResult, MultipartUpload, S3Client, TransferResult, UploadResult
-from .config import ConnectionConfig, ConnectionOptions, RetryConfig, Timeouts, TransferConfig
+The names below load on first use (PEP 562): ``import s3_asyncio_client`` costs
+almost nothing, and a program, the command line or the embedded server pays only for
+the parts it touches (the async client, the sync facade, the HTTP stack).
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
 from .exceptions import (
     S3AccessDeniedError,
     S3ClientError,
@@ -24,19 +32,70 @@ from .exceptions import (
     S3SlowDownError,
     S3TimeoutError,
 )
-from .sync import (
-    Bucket,
-    Client,
-    CompleteResponse,
-    Object,
-    ObjectEntry,
-    ObjectProps,
-    ObjectReader,
-    ObjectStream,
-    ObjectWriter,
-    PartWriter,
-    SyncMultipartUpload,
-)
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
+    from .client import GetObjectResult, MultipartUpload, S3Client, TransferResult, UploadResult
+    from .config import ConnectionConfig, ConnectionOptions, RetryConfig, Timeouts, TransferConfig
+    from .sync import (
+        Bucket,
+        Client,
+        CompleteResponse,
+        Object,
+        ObjectEntry,
+        ObjectProps,
+        ObjectReader,
+        ObjectStream,
+        ObjectWriter,
+        PartWriter,
+        SyncMultipartUpload,
+    )
+
+# Lazy name -> the subpackage that defines it (relative to this package).
+_LAZY = {
+    **dict.fromkeys(
+        ["GetObjectResult", "MultipartUpload", "S3Client", "TransferResult", "UploadResult"],
+        ".client",
+    ),
+    **dict.fromkeys(
+        ["ConnectionConfig", "ConnectionOptions", "RetryConfig", "Timeouts", "TransferConfig"],
+        ".config",
+    ),
+    **dict.fromkeys(
+        [
+            "Bucket",
+            "Client",
+            "CompleteResponse",
+            "Object",
+            "ObjectEntry",
+            "ObjectProps",
+            "ObjectReader",
+            "ObjectStream",
+            "ObjectWriter",
+            "PartWriter",
+            "SyncMultipartUpload",
+        ],
+        ".sync",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a lazy name from its subpackage on first access, then keep it here."""
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+del TYPE_CHECKING  # a typing helper, not part of the API
+
 
 __all__ = [
     "Bucket",

@@ -138,7 +138,7 @@ class TransferConfig:
     """How ``upload_file`` and ``download_file`` move bytes.
 
     Memory: a file upload (a path or a seekable file object) streams each part from
-    the file, holding ``2 x max_concurrency x 1 MiB`` whatever the part size (each part
+    the file, holding ``2 x max_concurrency x 128 KiB`` whatever the part size (each part
     is read twice: once for its checksum, then as it is sent, from the page cache); a
     stream of unknown length holds ``(max_concurrency + 1) x part_size`` of buffers
     (defaults: 9 x 8 MiB = 72 MiB); a download holds ``max_concurrency x 2 MiB``.

@@ -45,7 +45,7 @@ async def test_a_cancelled_put_keeps_its_source_open_until_the_last_read(
     local: ServerInfo, bucket_name: str, tmp_path: Path, kind: str
 ) -> None:
     source = tmp_path / "source.bin"
-    source.write_bytes(os.urandom(4 * MiB))  # one PUT, four 1 MiB chunks
+    source.write_bytes(os.urandom(4 * MiB))  # one PUT, several chunks
     evict(source)
     loop = asyncio.get_running_loop()
     # One worker, which the test holds busy: the upload's next read waits in its queue.

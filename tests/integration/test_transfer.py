@@ -339,7 +339,7 @@ async def test_region_shrunk_while_sent_is_refused_not_retried(
     """The file shrinks between a region's checksum pass and its send: the body
     cannot be completed, and that is the source's fault, not a broken connection."""
     from s3_asyncio_client import S3InvalidRequestError
-    from s3_asyncio_client.transport.file_region import FileRegion, RandomAccess
+    from s3_asyncio_client.transport.file_region import CHUNK, FileRegion, RandomAccess
 
     source = tmp_path / "data.bin"
     source.write_bytes(os.urandom(3 * MiB))
@@ -347,13 +347,13 @@ async def test_region_shrunk_while_sent_is_refused_not_retried(
 
     def truncate_after_first_chunk(count: int) -> None:
         calls.append(count)
-        os.truncate(source, MiB)
+        os.truncate(source, CHUNK)
 
     with source.open("rb") as file:
         region = FileRegion(RandomAccess(file.fileno()), 0, 3 * MiB)
         with pytest.raises(S3InvalidRequestError, match="shrank"):
             await client.put_object(bucket, "obj", region, on_sent=truncate_after_first_chunk)
-    assert calls == [MiB, -MiB]  # one attempt (no retry), its bytes taken back
+    assert calls == [CHUNK, -CHUNK]  # one attempt (no retry), its bytes taken back
     with pytest.raises(Exception, match=r"NoSuchKey|does not exist"):
         await client.head_object(bucket, "obj")
 

@@ -25,13 +25,14 @@ FUTURE = {"annotations"}
 
 
 def public_names(module: types.ModuleType) -> list[str]:
-    """Names a user sees in ``dir(module)``, less its submodules (bound by the import
-    system) and ``__future__`` features."""
+    """Names a user sees in ``dir(module)`` (lazy names included: a package may load
+    them on first access), less its submodules (bound by the import system) and
+    ``__future__`` features."""
     return sorted(
         name
-        for name, value in vars(module).items()
+        for name in dir(module)
         if not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(getattr(module, name), types.ModuleType)
         and name not in FUTURE
     )
 

@@ -3,20 +3,19 @@
 Failures print one line, ``s3aio: error: ...``, and exit 1 (2 for bad usage, 130 when
 interrupted); ``--debug`` adds the traceback. Commands live in small modules:
 ``transfers`` (cp), ``manage`` (ls, rm, mb, rb, presign, mpu), ``local`` (serve, demo).
+They import the client, the event loop and rich when a command runs, not when the
+command line is parsed: ``--help`` and ``--version`` load neither aiohttp nor the engine.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from ..client import S3Client
 from ..exceptions import (
     S3AccessDeniedError,
     S3ConnectionError,
@@ -26,8 +25,10 @@ from ..exceptions import (
     S3NoSuchUploadError,
     S3TimeoutError,
 )
-from ..sync import new_event_loop
 from .output import echo
+
+if TYPE_CHECKING:
+    from ..client import S3Client
 
 __all__ = ["Settings", "main", "run"]
 
@@ -45,6 +46,8 @@ class Settings:
     debug: bool
 
     def client(self, **options: Any) -> S3Client:
+        from ..client import S3Client
+
         return S3Client(
             endpoint_url=self.endpoint_url, profile=self.profile, region=self.region, **options
         )
@@ -71,6 +74,8 @@ def describe(error: BaseException) -> str:
 
 def fail(settings: Settings | None, error: BaseException) -> NoReturn:
     if settings is not None and settings.debug:
+        import traceback
+
         traceback.print_exception(error)
     echo(f"s3aio: error: {describe(error)}", err=True)
     sys.exit(1)
@@ -78,6 +83,10 @@ def fail(settings: Settings | None, error: BaseException) -> NoReturn:
 
 def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; turn failures into one line and an exit code."""
+    import asyncio
+
+    from ..sync import new_event_loop
+
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(coroutine)
@@ -97,6 +106,7 @@ def parse_s3_url(value: str) -> tuple[str, str]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="s3-asyncio-client", prog_name="s3aio")
 @click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL_S3", help="S3 endpoint (default: AWS).")
 @click.option("--profile", help="Profile in ~/.aws/credentials and ~/.aws/config.")
 @click.option("--region", help="Region (default: AWS_REGION, the profile, us-east-1).")

@@ -6,20 +6,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from .output import echo
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = ["Reporter", "human_size", "parse_size"]
 
@@ -59,25 +53,40 @@ def human_size(size: float) -> str:
     return f"{size:.1f} TiB"
 
 
+def _bars() -> Progress:
+    """rich's bars, imported here: only a terminal that shows them pays for rich."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
 class Reporter:
     """Bars (bytes, rate, ETA) for each file and the total, or plain summaries."""
 
     def __init__(self, enabled: bool) -> None:
         self.live = enabled and sys.stderr.isatty()
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
+        self._progress = _bars() if self.live else None
         self._total: TaskID | None = None
 
     @contextmanager
     def session(self, files: int = 1, total: int | None = None) -> Iterator[Reporter]:
-        if not self.live:
+        if self._progress is None:
             yield self
             return
         with self._progress:
@@ -89,14 +98,15 @@ class Reporter:
     def file(self, label: str, size: int | None) -> Iterator[Callable[[int, int | None], None]]:
         """A progress callback for one transfer; prints its summary when done."""
         start, state = time.perf_counter(), {"done": 0}
-        task = self._progress.add_task(label, total=size) if self.live else None
+        bars = self._progress
+        task = bars.add_task(label, total=size) if bars is not None else None
 
         def update(done: int, total: int | None) -> None:
             delta, state["done"] = done - state["done"], done
-            if task is not None:
-                self._progress.update(task, completed=done, total=total)
+            if bars is not None and task is not None:
+                bars.update(task, completed=done, total=total)
                 if self._total is not None:
-                    self._progress.advance(self._total, delta)
+                    bars.advance(self._total, delta)
 
         yield update
         elapsed = max(time.perf_counter() - start, 1e-9)

@@ -4,7 +4,7 @@ Rules of the pipeline:
 1. A file (a path, or a seekable file object) is never held in memory: each part is
    a ``FileRegion``, checksummed in one read and streamed from the page cache in a
    second (see ``transport.file_region``), ``max_concurrency`` parts at once. Memory is two
-   1 MiB buffers per part on the wire, whatever the part size.
+   128 KiB buffers per part on the wire, whatever the part size.
 2. A stream of unknown length (an async iterable, a pipe) cannot be read twice, so
    ``max_concurrency + 1`` buffers of ``part_size`` exist, no more: a part is copied
    into a free buffer and sent as a memoryview of it; the buffer returns to the pool

