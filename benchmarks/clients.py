@@ -152,7 +152,10 @@ def ours(operation: str, spec: Spec, meter: Meter) -> None:
     from s3_asyncio_client import S3Client, TransferConfig
 
     config = TransferConfig(
-        part_size=spec.part_size, max_concurrency=spec.concurrency, resume=False
+        part_size=spec.part_size,
+        max_concurrency=spec.concurrency,
+        resume=False,
+        fsync=False,  # no peer fsyncs a downloaded file
     )
     bodies = Bodies(spec.seed, spec.count)
 
@@ -202,7 +205,10 @@ def ours_sync(operation: str, spec: Spec, meter: Meter) -> None:
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     config = TransferConfig(
-        part_size=spec.part_size, max_concurrency=spec.concurrency, resume=False
+        part_size=spec.part_size,
+        max_concurrency=spec.concurrency,
+        resume=False,
+        fsync=False,  # no peer fsyncs a downloaded file
     )
     bodies = Bodies(spec.seed, spec.count)
     with s3_asyncio_client.Client(

@@ -24,7 +24,7 @@ BASELINE = "ours"
 WHAT = {
     "ours": (
         "S3Client.upload_file / download_file (TransferConfig: 8 MiB parts, 8 at once, "
-        "resume off; parts streamed from the file; downloads checked against the "
+        "resume off, fsync off; parts streamed from the file; downloads checked against the "
         "server's CRC32C); small: put_object / get_object on 32 asyncio tasks"
     ),
     "ours-sync": (

@@ -1,7 +1,7 @@
 """What the sync facade costs over the async client: sequential small PUTs, both ways.
 
     python benchmarks/sync_overhead.py [--count 1000] [--size 1024] [--rounds 3]
-                                       [--server local|seaweedfs]
+                                       [--server local|seaweedfs] [--read-mib 0]
 
 One server on 127.0.0.1 (the embedded server as a child process, or SeaweedFS via
 tests/servers.py), stopped by PID at the end. Each round times ``--count`` sequential
@@ -11,7 +11,13 @@ round trip from this thread to the loop thread), and the same count of sequentia
 and each side warms up (connection, first request) untimed. Both send the same
 requests (UNSIGNED-PAYLOAD with a CRC32C/CRC32 checksum header: loopback). Prints the
 median wall times, their ratio (sync / async), the extra time per call, and the bare
-portal round trip (a no-op coroutine) for scale. A benchmark, not a test.
+portal round trip (a no-op coroutine) for scale.
+
+With ``--read-mib N`` (0 skips) it also times one streamed read of an N MiB object,
+both ways, alternating: ``for chunk in Object.get_reader()`` through the portal, and
+``S3Client.open_object`` + ``read_chunk()`` on the same kind of loop as the
+facade's (uvloop when installed); wall and process CPU (all threads), medians.
+A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -35,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers import TEST_ACCESS_KEY, TEST_SECRET_KEY, ServerInfo, seaweedfs  # noqa: E402
 
 from s3_asyncio_client import Client, S3Client  # noqa: E402
+from s3_asyncio_client.sync.loops import new_event_loop  # noqa: E402
 
 BUCKET = "sync-overhead"
 WARMUP = 50
@@ -99,7 +107,7 @@ def time_sync(info: ServerInfo, count: int, body: bytes, tag: str) -> tuple[floa
         async def nothing() -> None:
             return None
 
-        portal = client._core.portal
+        portal = client._runner.portal
         started = time.perf_counter()
         for _ in range(count):
             portal.call(nothing)
@@ -122,14 +130,84 @@ async def time_async(info: ServerInfo, count: int, body: bytes, tag: str) -> flo
         return time.perf_counter() - started
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def read_sync(info: ServerInfo, key: str) -> tuple[float, float, int]:
+    """Wall and CPU seconds and bytes of ``for chunk in get_reader()`` over ``key``."""
+    with Client(
+        info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+        obj = client.bucket(BUCKET).object(key)
+        obj.head()  # connection and loop thread up, untimed
+        started, cpu, received = time.perf_counter(), _cpu(), 0
+        for chunk in obj.get_reader():
+            received += len(chunk)
+        elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
+    return elapsed, cpu, received
+
+
+async def read_async(info: ServerInfo, key: str) -> tuple[float, float, int]:
+    """Wall and CPU seconds and bytes of ``open_object`` + ``read_chunk()`` over ``key``."""
+    async with S3Client(
+        endpoint_url=info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+        await client.head_object(BUCKET, key)  # connection up, untimed
+        started, cpu, received = time.perf_counter(), _cpu(), 0
+        async with client.open_object(BUCKET, key) as stream:
+            while piece := await stream.read_chunk():
+                received += len(piece)
+        elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
+    return elapsed, cpu, received
+
+
+def measure_read(info: ServerInfo, mib: int, rounds: int, scratch: Path) -> None:
+    source = scratch / "read.bin"
+    with open(source, "wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(1024 * 1024))
+    with Client(
+        info.endpoint_url, access_key=info.access_key, secret_key=info.secret_key
+    ) as client:
+        client.bucket(BUCKET).create(exist_ok=True).object("read.bin").get_writer().put_file(source)
+    results: dict[str, list[tuple[float, float]]] = {"sync": [], "async": []}
+    for n in range(rounds):
+        for side in ["sync", "async"] if n % 2 == 0 else ["async", "sync"]:
+            if side == "sync":
+                wall, cpu, received = read_sync(info, "read.bin")
+            else:
+                with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                    wall, cpu, received = runner.run(read_async(info, "read.bin"))
+            assert received == mib * 1024 * 1024, f"{side} read {received} bytes"
+            results[side].append((wall, cpu))
+    walls = {side: statistics.median(w for w, _ in got) for side, got in results.items()}
+    print(f"one streamed GET of {mib} MiB, median of {rounds} rounds (order alternating)")
+    names = {"async": "async open_object + read_chunk", "sync": "sync  for chunk in get_reader()"}
+    for side, got in sorted(results.items()):
+        cpu = statistics.median(c for _, c in got)
+        print(f"  {names[side]:32}: {walls[side]:7.3f} s wall {cpu:6.3f} s CPU")
+    print(f"  ratio sync / async (wall)       : {walls['sync'] / walls['async']:7.3f}")
+    for side, got in sorted(results.items()):
+        print(f"  samples {side:5} (wall/CPU): {', '.join(f'{w:.3f}/{c:.3f}' for w, c in got)}")
+
+
 def measure(info: ServerInfo, count: int, size: int, rounds: int) -> None:
     body = os.urandom(size)
     with Client(
         info.endpoint_url, access_key=info.access_key, secret_key=info.secret_key
     ) as client:
         client.bucket(BUCKET).create(exist_ok=True)
-        mode = "signed SHA-256" if client._core.s3.transport.signs_payload else "UNSIGNED-PAYLOAD"
-        checksum = client._core.s3.checksum
+        s3 = client._runner._s3
+        mode = "signed SHA-256" if s3.transport.signs_payload else "UNSIGNED-PAYLOAD"
+        checksum = s3.checksum
     sync_times: list[float] = []
     async_times: list[float] = []
     trips: list[float] = []
@@ -160,12 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--server", choices=["local", "seaweedfs"], default="local")
+    parser.add_argument("--read-mib", type=int, default=0, help="streamed read; 0 skips")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sync-overhead-") as scratch:
         root = Path(scratch)
         start = local_server if args.server == "local" else seaweedfs
         with start(root) as info:
-            measure(info, args.count, args.size, args.rounds)
+            if args.count:
+                measure(info, args.count, args.size, args.rounds)
+            if args.read_mib:
+                measure_read(info, args.read_mib, args.rounds, root)
     return 0
 
 

@@ -26,6 +26,7 @@ from ..client import (
     check_part_number,
 )
 from ..exceptions import S3InvalidRequestError
+from .readahead import READAHEAD, Readahead
 from .runner import Runner
 
 if TYPE_CHECKING:
@@ -83,10 +84,11 @@ class ObjectReader:
         return ObjectStream(runner, context)
 
     def __iter__(self) -> Iterator[bytes]:
-        """The body in chunks of up to ``chunk_size`` bytes, streamed."""
+        """The body in chunks of up to ``chunk_size`` bytes, streamed (read ahead on
+        the loop, at most ``max(chunk_size, READAHEAD)`` bytes held)."""
         with self.raw() as stream:
-            while chunk := stream.read(self.chunk_size):
-                yield chunk
+            budget = max(self.chunk_size, READAHEAD)
+            yield from Readahead(stream._runner, stream._stream, budget).chunks(self.chunk_size)
 
 
 class ObjectStream(io.RawIOBase):
