@@ -115,11 +115,15 @@ def canonical_query(query: str) -> str:
     return "&".join(f"{name}={value}" for name, value in encoded)
 
 
-def _canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
-    merged: dict[str, str] = {}
+def _merge(headers: Iterable[tuple[str, str]], merged: dict[str, str]) -> dict[str, str]:
+    """Add ``headers`` to ``merged``, names and values canonical (rule 3)."""
     for raw_name, raw_value in headers:
         name, value = raw_name.strip().lower(), " ".join(raw_value.split())
         merged[name] = f"{merged[name]},{value}" if name in merged else value
+    return merged
+
+
+def _canonical_lines(merged: dict[str, str]) -> tuple[str, str]:
     names = sorted(merged)
     lines = "".join([f"{name}:{merged[name]}\n" for name in names])
     return lines, ";".join(names)
@@ -127,7 +131,7 @@ def _canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
 
 def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     """The canonical header lines and the signed-header list (rule 3); for verifiers."""
-    return _canonical_headers(headers)
+    return _canonical_lines(_merge(headers, {}))
 
 
 @lru_cache(maxsize=64)
@@ -211,12 +215,12 @@ def sign_headers(
     _, path, query = _host(url)
     amz_date = _amz_date(timestamp)
     added = {"x-amz-date": amz_date}
-    present = {name.lower() for name, _ in headers}
-    if add_content_sha256 and "x-amz-content-sha256" not in present:
+    merged = _merge(headers, {})  # canonical names: the lookup below needs no lower()
+    if add_content_sha256 and "x-amz-content-sha256" not in merged:
         added["x-amz-content-sha256"] = payload_hash
     if credentials.session_token and sign_session_token:
         added["x-amz-security-token"] = credentials.session_token
-    lines, signed = _canonical_headers([*headers, *added.items()])
+    lines, signed = _canonical_lines(_merge(added.items(), merged))
     canonical_request = "\n".join(
         (
             method,
@@ -286,7 +290,7 @@ def presign_url(
     all_headers = list(headers)
     if "host" not in {name.lower() for name, _ in all_headers}:
         all_headers.insert(0, ("host", host))
-    lines, signed = _canonical_headers(all_headers)
+    lines, signed = _canonical_lines(_merge(all_headers, {}))
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     auth = [
         ("X-Amz-Algorithm", ALGORITHM),
