@@ -2,7 +2,8 @@
 
 ``import s3_asyncio_client`` loads the exceptions only; the command line's help and
 version load neither aiohttp, rich, the client nor the transfer engine; the embedded
-server does not load the client or the engine; the sync facade does not load the CLI.
+server does not load the client or the engine (nor aiohttp for its help); the sync
+facade does not load the CLI.
 """
 
 from __future__ import annotations
@@ -61,14 +62,6 @@ def test_cli_help_and_version_load_no_client_engine_nor_aiohttp(argv: list[str])
     assert loaded_after(code) == {"click", "s3_asyncio_client.cli"}
 
 
-def test_the_server_loads_neither_client_nor_engine() -> None:
-    loaded = loaded_after(
-        "import runpy, sys\nsys.argv = ['server', '--help']\n"
-        "runpy.run_module('s3_asyncio_client.server', run_name='__main__')"
-    )
-    assert loaded == {"aiohttp"}
-
-
 def test_the_sync_facade_does_not_load_the_cli() -> None:
     loaded = loaded_after("from s3_asyncio_client import Client")
     assert loaded.isdisjoint({"click", "rich", "s3_asyncio_client.cli"})
@@ -78,3 +71,14 @@ def test_dir_lists_lazy_names_and_unknown_names_fail() -> None:
     assert set(s3_asyncio_client.__all__) <= set(dir(s3_asyncio_client))
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = s3_asyncio_client.no_such_name  # type: ignore[attr-defined]
+
+
+def test_the_server_loads_neither_client_nor_engine_and_its_help_no_aiohttp() -> None:
+    code = (
+        "import runpy, sys\nsys.argv = ['server', '--help']\n"
+        "runpy.run_module('s3_asyncio_client.server', run_name='__main__')"
+    )
+    assert loaded_after(code) == set()
+    served = loaded_after("from s3_asyncio_client.server import LocalS3Server")
+    assert "aiohttp" in served
+    assert not {"s3_asyncio_client.client", "s3_asyncio_client.engine"} & served

@@ -22,9 +22,40 @@ AIStore's native API (``/v1/...``) on the same storage, for the AIStore SDK.
 
 from __future__ import annotations
 
-from .ais import aistore_token
-from .connections import ConnectionLimits
-from .keys import load_credentials_file
-from .runner import LocalS3Server, serve
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
+    from .ais import aistore_token
+    from .connections import ConnectionLimits
+    from .keys import load_credentials_file
+    from .runner import LocalS3Server, serve
+
+# Loaded on first access, so that ``python -m s3_asyncio_client.server --help`` and
+# code that only names the package do not import aiohttp.
+_LAZY = {
+    "aistore_token": ".ais",
+    "ConnectionLimits": ".connections",
+    "load_credentials_file": ".keys",
+    "LocalS3Server": ".runner",
+    "serve": ".runner",
+}
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+del TYPE_CHECKING
 
 __all__ = ["ConnectionLimits", "LocalS3Server", "aistore_token", "load_credentials_file", "serve"]

@@ -6,10 +6,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .connections import ConnectionLimits
-from .keys import load_credentials_file
-from .runner import serve
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -48,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--read-timeout", type=float, default=60.0, help="seconds a body may stall")
     args = parser.parse_args(argv)
+    from .connections import ConnectionLimits  # after --help: it needs no aiohttp
+    from .keys import load_credentials_file
+    from .runner import serve
+
     if (args.access_key is None) != (args.secret_key is None):
         parser.error("--access-key and --secret-key go together")
     try:
