@@ -197,7 +197,7 @@ def _host(url: str) -> tuple[str, str, str]:
 def sign_headers(
     method: str,
     url: str,
-    headers: Sequence[tuple[str, str]],
+    headers: Iterable[tuple[str, str]],
     credentials: Credentials,
     *,
     region: str,
@@ -257,7 +257,7 @@ def sign_request(
     signature = sign_headers(
         request.method,
         request.url,
-        list(headers.items()),
+        headers.items(),
         credentials,
         region=region,
         timestamp=timestamp,

@@ -101,7 +101,11 @@ def protocol_errors() -> Iterator[None]:
     try:
         yield
     except ProtocolError as exc:
-        raise s3_error(exc).with_traceback(exc.__traceback__) from None
+        raise _translated(exc) from None
+
+
+def _translated(exc: ProtocolError) -> S3Error:
+    return s3_error(exc).with_traceback(exc.__traceback__)
 
 
 def maps_protocol_errors(function: Callable[P, R]) -> Callable[P, R]:
@@ -123,8 +127,10 @@ def maps_protocol_errors(function: Callable[P, R]) -> Callable[P, R]:
 
         @functools.wraps(function)
         async def coroutine(*args: P.args, **kwargs: P.kwargs) -> Any:
-            with protocol_errors():
+            try:  # protocol_errors() inlined: this runs once per request
                 return await awaitable(*args, **kwargs)
+            except ProtocolError as exc:
+                raise _translated(exc) from None
 
         return cast(Callable[P, R], coroutine)
 
