@@ -7,7 +7,6 @@ the parts it touches (the async client, the sync facade, the HTTP stack).
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING
 
 from .exceptions import (
@@ -32,6 +31,7 @@ from .exceptions import (
     S3SlowDownError,
     S3TimeoutError,
 )
+from .protocol.lazy import lazy_attributes as _lazy_attributes
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from .client import GetObjectResult, MultipartUpload, S3Client, TransferResult, UploadResult
@@ -79,19 +79,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Load a lazy name from its subpackage on first access, then keep it here."""
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 del TYPE_CHECKING  # a typing helper, not part of the API

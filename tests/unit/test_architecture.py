@@ -50,7 +50,9 @@ ALLOWED_EDGES: dict[str, frozenset[str]] = {
     # The embedded server: a side branch on the protocol, no client code at all.
     "server": frozenset({"protocol/*"}),
     # The top-level wiring: the public API and the pytest plugin.
-    "__init__": frozenset({"exceptions", "config", "client/__init__", "sync/__init__"}),
+    "__init__": frozenset(
+        {"exceptions", "config", "client/__init__", "sync/__init__", "protocol/lazy"}
+    ),
     "testing": frozenset({"client/__init__", "server/__init__"}),
 }
 

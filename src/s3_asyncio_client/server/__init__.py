@@ -22,8 +22,9 @@ AIStore's native API (``/v1/...``) on the same storage, for the AIStore SDK.
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING
+
+from ..protocol.lazy import lazy_attributes as _lazy_attributes
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and IDEs
     from .ais import aistore_token
@@ -42,18 +43,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 del TYPE_CHECKING
