@@ -2,6 +2,7 @@
 
     python benchmarks/sync_overhead.py [--count 1000] [--size 1024] [--rounds 3]
                                        [--server local|seaweedfs] [--read-mib 0]
+                                       [--threads 32]
 
 One server on 127.0.0.1 (the embedded server as a child process, or SeaweedFS via
 tests/servers.py), stopped by PID at the end. Each round times ``--count`` sequential
@@ -12,6 +13,11 @@ and each side warms up (connection, first request) untimed. Both send the same
 requests (UNSIGNED-PAYLOAD with a CRC32C/CRC32 checksum header: loopback). Prints the
 median wall times, their ratio (sync / async), the extra time per call, and the bare
 portal round trip (a no-op coroutine) for scale.
+
+With ``--threads N`` (0 skips) it also times ``--count`` small PUTs spread over N
+threads sharing one ``Client`` (``Object.put_content``) against the same count spread
+over N tasks of one ``S3Client`` (``put_object``) on the same kind of loop as the
+facade's (uvloop when installed), alternating, medians; wall and process CPU.
 
 With ``--read-mib N`` (0 skips) it also times one streamed read of an N MiB object,
 both ways, alternating: ``for chunk in Object.get_reader()`` through the portal, and
@@ -33,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +53,7 @@ from s3_asyncio_client.sync.loops import new_event_loop  # noqa: E402
 
 BUCKET = "sync-overhead"
 WARMUP = 50
+Cost = tuple[float, float]  # wall seconds, process CPU seconds
 
 
 @contextmanager
@@ -128,6 +136,71 @@ async def time_async(info: ServerInfo, count: int, body: bytes, tag: str) -> flo
         for i in range(count):
             await client.put_object(BUCKET, f"{tag}/async-{i}", body)
         return time.perf_counter() - started
+
+
+def concurrent_sync(info: ServerInfo, count: int, body: bytes, tag: str, threads: int) -> Cost:
+    """Wall and CPU seconds of ``count`` puts from ``threads`` threads sharing a Client."""
+    with Client(
+        info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+        bucket = client.bucket(BUCKET)
+
+        def work(lane: int, total: int, prefix: str) -> None:
+            for i in range(lane, total, threads):
+                bucket.object(f"{prefix}/sync-{i}").put_content(body)
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, range(threads), [WARMUP] * threads, ["warm"] * threads))
+            started, cpu = time.perf_counter(), _cpu()
+            list(pool.map(work, range(threads), [count] * threads, [tag] * threads))
+            return time.perf_counter() - started, _cpu() - cpu
+
+
+async def concurrent_async(info: ServerInfo, count: int, body: bytes, tag: str, tasks: int) -> Cost:
+    """Wall and CPU seconds of ``count`` puts from ``tasks`` tasks sharing an S3Client."""
+    async with S3Client(
+        endpoint_url=info.endpoint_url,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        region=info.region,
+    ) as client:
+
+        async def work(lane: int, total: int, prefix: str) -> None:
+            for i in range(lane, total, tasks):
+                await client.put_object(BUCKET, f"{prefix}/async-{i}", body)
+
+        await asyncio.gather(*(work(lane, WARMUP, "warm") for lane in range(tasks)))
+        started, cpu = time.perf_counter(), _cpu()
+        await asyncio.gather(*(work(lane, count, tag) for lane in range(tasks)))
+        return time.perf_counter() - started, _cpu() - cpu
+
+
+def measure_concurrent(info: ServerInfo, count: int, size: int, rounds: int, lanes: int) -> None:
+    body = os.urandom(size)
+    results: dict[str, list[Cost]] = {"sync": [], "async": []}
+    for n in range(rounds):
+        for side in ["sync", "async"] if n % 2 == 0 else ["async", "sync"]:
+            if side == "sync":
+                results[side].append(concurrent_sync(info, count, body, f"t{n}", lanes))
+            else:
+                with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                    cost = runner.run(concurrent_async(info, count, body, f"t{n}", lanes))
+                results[side].append(cost)
+    walls = {side: statistics.median(w for w, _ in got) for side, got in results.items()}
+    print(f"{count} PUTs of {size} B from {lanes} threads / tasks, median of {rounds} rounds")
+    names = {
+        "async": f"async {lanes} tasks, put_object",
+        "sync": f"sync  {lanes} threads, put_content",
+    }
+    for side, got in sorted(results.items()):
+        cpu = statistics.median(c for _, c in got)
+        print(f"  {names[side]:32}: {walls[side]:7.3f} s wall {cpu:6.3f} s CPU")
+    print(f"  ratio sync / async (wall)       : {walls['sync'] / walls['async']:7.3f}")
+    for side, got in sorted(results.items()):
+        print(f"  samples {side:5} (wall/CPU): {', '.join(f'{w:.3f}/{c:.3f}' for w, c in got)}")
 
 
 def _cpu() -> float:
@@ -239,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--server", choices=["local", "seaweedfs"], default="local")
     parser.add_argument("--read-mib", type=int, default=0, help="streamed read; 0 skips")
+    parser.add_argument("--threads", type=int, default=32, help="concurrent PUTs; 0 skips")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sync-overhead-") as scratch:
         root = Path(scratch)
@@ -246,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         with start(root) as info:
             if args.count:
                 measure(info, args.count, args.size, args.rounds)
+            if args.count and args.threads:
+                measure_concurrent(info, args.count, args.size, args.rounds, args.threads)
             if args.read_mib:
                 measure_read(info, args.read_mib, args.rounds, root)
     return 0

@@ -66,6 +66,27 @@ def test_returns_results_and_raises_the_same_exception(portal: Portal) -> None:
     assert caught.value is error
 
 
+def test_callables_returning_awaitables_run_on_the_loop(portal: Portal) -> None:
+    """Any callable returning an awaitable is called on the loop thread; what it
+    raises there reaches the caller, and the portal stays usable."""
+    called_on: list[int] = []
+
+    def start() -> asyncio.Future[int]:
+        called_on.append(threading.get_ident())
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future.set_result(7)
+        return future
+
+    def refuse() -> asyncio.Future[int]:
+        raise LookupError("refused")
+
+    assert portal.call(start) == 7
+    assert called_on == [portal.call(ident)]
+    with pytest.raises(LookupError, match="refused"):
+        portal.call(refuse)
+    assert portal.call(start) == 7
+
+
 def test_call_from_the_loop_thread_raises(portal: Portal) -> None:
     async def reenter() -> int:
         return portal.call(ident)

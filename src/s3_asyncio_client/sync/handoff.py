@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Handoff"]
@@ -45,7 +45,17 @@ class Handoff(Generic[T]):
         kwargs: dict[str, Any],
     ) -> None:
         """On the loop: make the coroutine there (rule 2) and run it as a task."""
-        self.task = loop.create_task(_await(fn, args, kwargs))
+        try:  # made directly, not by a wrapper coroutine: one frame less per call
+            awaitable = fn(*args, **kwargs)
+        except BaseException as error:  # the caller gets it, as from a task
+            self.error = error
+            self.done.release()
+            if not isinstance(error, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the loop's too, as a task's would
+            return
+        if not isinstance(awaitable, Coroutine):  # a task needs a coroutine
+            awaitable = _await(awaitable)
+        self.task = loop.create_task(awaitable)
         self.task.add_done_callback(self._finish)
 
     def wait(self) -> None:
@@ -68,7 +78,5 @@ class Handoff(Generic[T]):
             self.task.cancel()
 
 
-async def _await(
-    fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> T:
-    return await fn(*args, **kwargs)
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable

@@ -90,6 +90,7 @@ class Portal:
         self._pid = os.getpid()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None  # the loop thread's, read on every call
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -108,8 +109,7 @@ class Portal:
         return self._thread is not None and self._thread.is_alive()
 
     def in_loop_thread(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.ident == threading.get_ident()
+        return self._thread_id == threading.get_ident()
 
     def _check_caller(self) -> None:
         """Rules 3 and 6: not from the loop thread; a fresh loop after a fork."""
@@ -132,6 +132,7 @@ class Portal:
                     _ABANDONED.append(self._loop)
                 self._lock = threading.Lock()
                 self._loop, self._thread, self._pid = None, None, os.getpid()
+                self._thread_id = None
 
     def _start(self) -> asyncio.AbstractEventLoop:
         """The running loop (started now if needed); call with the lock held."""
@@ -148,7 +149,7 @@ class Portal:
                 target=_serve, args=(loop, executor), name=f"s3aio-portal-{number}", daemon=True
             )
             thread.start()
-            self._loop, self._thread = loop, thread
+            self._loop, self._thread, self._thread_id = loop, thread, thread.ident
         return self._loop
 
     def _begin(
@@ -164,9 +165,9 @@ class Portal:
         if self.in_loop_thread():
             handoff.begin(loop, fn, args, kwargs or {})
             task = handoff.task
-            assert task is not None
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            if task is not None:  # None: ``fn`` raised at once, its outcome is in
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         else:
             loop.call_soon_threadsafe(handoff.begin, loop, fn, args, kwargs or {})
 

@@ -69,10 +69,10 @@ class Runner:
         this process's async client (``S3Client.head_object``, or a coroutine
         function taking the client first); blocks until it returns."""
 
-        async def run() -> T:
-            return await operation(self._client(), *args, **kwargs)
+        def start() -> Awaitable[T]:  # called on the loop (portal rule 2): no extra frame
+            return operation(self._client(), *args, **kwargs)
 
-        return self.portal.call(run)
+        return self.portal.call(start)
 
     def iterate(self, listing: Callable[[S3Client], AsyncIterable[T]]) -> Iterator[T]:
         """The items of ``listing(client)``, fetched as the caller iterates."""
