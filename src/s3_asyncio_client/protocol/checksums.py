@@ -15,6 +15,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
+from importlib.util import find_spec
 from typing import Literal, NamedTuple, cast
 
 from .errors import LocalProtocolError
@@ -41,19 +42,22 @@ CRC_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8}  # digest bytes
 _CRC64_MASK = (1 << 64) - 1
 _CRC64NVME_POLYNOMIAL = 0x9A6C9329AC4BC9B5  # reflected
 
-_crc32c: Callable[[Body, int], int] | None
-# The crc32c package first, although awscrt's is faster (about 40 against 17 GiB/s
-# on 1 MiB buffers here; both release the GIL): importing awscrt costs about 6 MiB
-# of RSS and start-up time on every upload, for some 30 ms of CPU per GiB.
-try:
-    from crc32c import crc32c as _crc32c
-except ImportError:  # pragma: no cover - depends on the environment
-    try:
-        from awscrt.checksums import crc32c as _awscrt_crc32c  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-        _crc32c = cast(Callable[[Body, int], int], _awscrt_crc32c)
-    except ImportError:
-        _crc32c = None
+@lru_cache(maxsize=1)
+def _crc32c() -> Callable[[Body, int], int] | None:
+    """CRC32C, imported on first use (the ``crc32c`` package alone takes tens of ms to
+    import, for ``importlib.metadata``): the crc32c package first, although awscrt's is
+    faster (about 40 against 17 GiB/s on 1 MiB buffers here; both release the GIL):
+    importing awscrt costs about 6 MiB of RSS and start-up time on every upload, for
+    some 30 ms of CPU per GiB."""
+    try:
+        from crc32c import crc32c
+    except ImportError:  # pragma: no cover - depends on the environment
+        try:
+            from awscrt.checksums import crc32c  # type: ignore[import-untyped,import-not-found,unused-ignore,no-redef]
+        except ImportError:
+            return None
+    return cast(Callable[[Body, int], int], crc32c)
 
 
 @lru_cache(maxsize=1)
@@ -94,15 +98,17 @@ def crc_function(algorithm: str, *, slow_ok: bool = False) -> Callable[[Body, in
     if algorithm == "crc32":
         return zlib.crc32
     if algorithm == "crc32c":
-        return _crc32c
+        return _crc32c()
     if algorithm == "crc64nvme":
         return _crc64nvme() or (crc64nvme_slow if slow_ok else None)
     return None
 
 
 def default_algorithm() -> ChecksumAlgorithm:
-    """CRC32C when it is hardware-fast here, else CRC32."""
-    return "crc32c" if _crc32c is not None else "crc32"
+    """CRC32C when it is hardware-fast here, else CRC32. Looks for the modules without
+    importing them, so that making a client costs no checksum library."""
+    found = find_spec("crc32c") or find_spec("awscrt")
+    return "crc32c" if found is not None else "crc32"
 
 
 def _crc(function: Callable[[Body, int], int], size: int) -> Callable[[Body], bytes]:
