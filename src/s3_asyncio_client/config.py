@@ -144,7 +144,10 @@ class TransferConfig:
     (defaults: 9 x 8 MiB = 72 MiB); a download holds ``max_concurrency x 2 MiB``.
 
     ``part_size=None`` picks 8 MiB and raises it, for very large files, so that
-    10,000 parts hold the file; an explicit size is raised the same way. With
+    10,000 parts hold the file; an explicit size is raised the same way. It must be
+    at least the endpoint's smallest part, ``S3Client(min_part_size=...)`` (5 MiB, as
+    S3; lower it for servers that take smaller parts). A stream of unknown length
+    doubles its part size every 2,000 parts (8 MiB parts hold up to about 484 GiB). With
     ``resume`` (the default), an interrupted upload of a file path keeps its parts
     and a small journal under ``journal_dir`` (default
     ``~/.cache/s3-asyncio-client/uploads``), and the same call later continues
@@ -181,8 +184,9 @@ class TransferConfig:
             f"multipart_threshold must be an int >= 0, got {threshold!r}",
         )
         _require(
-            part is None or (_count(part) and 5 * 1024 * 1024 <= part <= 5 * 1024**3),
-            f"part size {part!r} is not supported: it must be from 5 MiB to 5 GiB",
+            part is None or (_count(part) and 1 <= part <= 5 * 1024**3),
+            f"part size {part!r} is not supported: it must be from 1 byte to 5 GiB "
+            "(and at least the endpoint's minimum, S3Client(min_part_size=...), 5 MiB by default)",
         )
         _require(
             _count(concurrency) and 1 <= concurrency <= 256,

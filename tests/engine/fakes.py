@@ -44,7 +44,7 @@ from s3_asyncio_client.protocol.checksums import (
     default_algorithm,
     multipart_etag,
 )
-from s3_asyncio_client.protocol.limits import MAX_PARTS
+from s3_asyncio_client.protocol.limits import MAX_PARTS, MIN_PART_SIZE
 from s3_asyncio_client.protocol.responses import CopyResult, ObjectInfo, PartInfo, PutResult
 from s3_asyncio_client.transport.file_region import BufferPool, FileRegion
 
@@ -69,11 +69,13 @@ class FakeCapabilities:
         signs_payload: bool = False,
         max_parts: int = MAX_PARTS,
         copies_parts: bool = True,
+        min_part_size: int = MIN_PART_SIZE,
     ) -> None:
         self.checksums_ignored = checksums_ignored
         self.signs_payload = signs_payload
         self.max_parts = max_parts
         self.copies_parts = copies_parts
+        self.min_part_size = min_part_size
 
     def note_checksums_ignored(self) -> None:
         self.checksums_ignored = True

@@ -151,7 +151,8 @@ async def test_a_stream_too_long_for_10000_parts_is_refused_and_aborted() -> Non
     store = FakeStore()
     upload = await store.create_multipart_upload("b", "k")
     pipeline = _Pipeline(upload, 1, 8, Meter(None, None))
-    with pytest.raises(S3InvalidRequestError, match="too long for 10,000 parts"):
+    message = "longer than 62,000 bytes, the most 10,000 parts from part_size=1 hold"
+    with pytest.raises(S3InvalidRequestError, match=message):
         await pipeline.run(chunks_of(b"x" * 62_001, 5000))
     assert store.uploads == {}
     assert store.requests("complete") == []

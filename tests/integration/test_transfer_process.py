@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from faultproxy import FaultProxy, FaultRule, matching
+from polling import wait_until
 from servers import ServerInfo, boto3_client
 
 MiB = 1024 * 1024
@@ -21,12 +22,13 @@ SCRIPT = textwrap.dedent(
     import asyncio, json, sys
     from s3_asyncio_client import S3Client, TransferConfig
 
-    endpoint, access, secret, bucket, source, target, journal, part, conc = sys.argv[1:10]
+    endpoint, access, secret, bucket, source, target, journal, part, conc, least = sys.argv[1:11]
     config = TransferConfig(part_size=int(part), max_concurrency=int(conc),
                             multipart_threshold=int(part), journal_dir=journal)
 
     async def main():
-        async with S3Client(access_key=access, secret_key=secret, endpoint_url=endpoint) as c:
+        async with S3Client(access_key=access, secret_key=secret, endpoint_url=endpoint,
+                            min_part_size=int(least)) as c:
             up = await c.upload_file(bucket, "obj", source, config=config)
             if target != "-":
                 await c.download_file(bucket, "obj", target, config=config)
@@ -52,9 +54,10 @@ def run_transfer(
     journal: Path,
     part: int,
     concurrency: int,
+    min_part_size: int = 5 * MiB,
 ) -> subprocess.Popen[str]:
     args = [endpoint, info.access_key, info.secret_key, bucket, str(source), target,
-            str(journal), str(part), str(concurrency)]  # fmt: skip
+            str(journal), str(part), str(concurrency), str(min_part_size)]  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-c", SCRIPT, *args],
         stdout=subprocess.PIPE,
@@ -127,6 +130,62 @@ def test_kill_9_mid_upload_then_resume(
         s3.close()
     print(f"kill -9 resume: first run sent {sent_first} bytes before the kill, "
           f"second run sent {sent_second} of {size}")  # fmt: skip
+
+
+def journaled_parts(journal: Path) -> int:
+    """Parts the upload journals under ``journal`` record (a line each, after a header)."""
+    return sum(len(p.read_text().splitlines()) - 1 for p in journal.glob("*.json"))
+
+
+def test_ten_thousand_parts_killed_and_resumed(
+    local: ServerInfo, bucket_name: str, tmp_path: Path
+) -> None:
+    """An upload of exactly 10,000 parts (4 KiB each: the embedded server takes small
+    parts when not strict) killed with SIGKILL after a quarter of them, then resumed:
+    the server's ListParts is read past its first page of 1,000 (every part stored
+    before the kill is kept, not re-sent), the journal and the Complete body hold
+    10,000 entries, and the memory of the resumed run stays flat."""
+    part, count = 4096, 10_000
+    data = os.urandom(part * count)
+    source = tmp_path / "parts.bin"
+    source.write_bytes(data)
+    journal = tmp_path / "journal"
+    _create_bucket(local, bucket_name)
+    url = local.endpoint_url
+    first = run_transfer(local, url, bucket_name, source, "-", journal, part, 16, 0)
+    wait_until(
+        lambda: first.poll() is None and journaled_parts(journal) >= 2500,
+        "2,500 parts journaled",
+        bound=120,
+    )
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    kept = journaled_parts(journal)
+    assert 2500 <= kept < count
+
+    started = time.monotonic()
+    second = run_transfer(local, url, bucket_name, source, "-", journal, part, 16, 0)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    report = json.loads(out)
+    result = report["result"]
+    assert result["parts_count"] == count
+    assert result["size"] == len(data)
+    assert result["skipped_bytes"] >= kept * part > 1000 * part  # past ListParts' first page
+    assert report["peak_rss"] < 120 * MiB
+    s3 = boto3_client(local)
+    try:
+        head = s3.head_object(Bucket=bucket_name, Key="obj")
+        assert head["ETag"].endswith(f'-{count}"')
+        assert s3.get_object(Bucket=bucket_name, Key="obj")["Body"].read() == data
+        assert s3.list_multipart_uploads(Bucket=bucket_name).get("Uploads", []) == []
+    finally:
+        s3.close()
+    seconds = time.monotonic() - started
+    print(f"10,000 parts: {kept} kept through the kill; the resumed run sent "
+          f"{count - result['skipped_bytes'] // part} parts in {seconds:.1f} s, "
+          f"peak RSS {report['peak_rss'] / MiB:.0f} MiB")  # fmt: skip
 
 
 def _peak_rss(

@@ -14,10 +14,16 @@ import pytest
 from s3_asyncio_client.protocol.errors import LocalProtocolError
 from s3_asyncio_client.protocol.limits import (
     MAX_OBJECT_SIZE,
+    MAX_PART_SIZE,
+    MAX_PARTS,
+    MIN_PART_SIZE,
     check_int,
+    check_part_size,
     check_text,
     part_count,
     plan_part_size,
+    stream_capacity,
+    stream_part_size,
 )
 
 MiB = 1024 * 1024
@@ -163,3 +169,45 @@ def test_check_text() -> None:
         check_text("", "token")
     with pytest.raises(LocalProtocolError, match="token must be a non-empty string, got b'x'"):
         check_text(b"x", "token")
+
+
+@pytest.mark.parametrize(
+    ("size", "minimum", "requested", "plan"),
+    [
+        (10_000 * 4096, 0, 4096, 4096),  # exactly 10,000 parts of 4 KiB: taken as is
+        (10_000 * 4096 + 1, 0, 4096, MiB),  # one byte more: raised (to whole MiB)
+        (1000, 0, 1, 1),
+        (5 * TiB, 0, None, 525 * MiB),
+        (5 * TiB, MIN_PART_SIZE, 5 * MiB, 525 * MiB),
+    ],
+)
+def test_a_lower_minimum_allows_small_parts(
+    size: int, minimum: int, requested: int | None, plan: int
+) -> None:
+    planned = plan_part_size(size, requested, min_part_size=minimum)
+    assert planned == plan
+    assert part_count(size, planned) <= MAX_PARTS
+
+
+@pytest.mark.parametrize(
+    ("requested", "minimum"), [(0, 0), (4095, 4096), (MIN_PART_SIZE - 1, None)]
+)
+def test_a_part_under_the_minimum_is_refused_naming_it(requested: int, minimum: int | None) -> None:
+    floor = MIN_PART_SIZE if minimum is None else minimum
+    with pytest.raises(LocalProtocolError, match=f"part size {requested} is not supported"):
+        plan_part_size(100 * MiB, requested, min_part_size=floor)
+    with pytest.raises(LocalProtocolError, match=f"part size {requested} is not supported"):
+        check_part_size(requested, floor)
+
+
+def test_stream_parts_double_every_2000_and_stop_at_5_gib() -> None:
+    assert [stream_part_size(8 * MiB, n) for n in (1, 2000, 2001, 4001, 10_000)] == [
+        8 * MiB,
+        8 * MiB,
+        16 * MiB,
+        32 * MiB,
+        128 * MiB,
+    ]
+    assert stream_part_size(4 * GiB, 2001) == MAX_PART_SIZE
+    assert stream_capacity(8 * MiB) == 2000 * (8 + 16 + 32 + 64 + 128) * MiB  # ~484 GiB
+    assert stream_capacity(1, max_parts=9_999) == 62_000 - 16

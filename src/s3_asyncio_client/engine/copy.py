@@ -40,7 +40,13 @@ async def copy_file(
         return TransferResult(etag=result["etag"], size=size, parts_count=0, skipped_bytes=0)
     if not store.capabilities.copies_parts:
         return await _copy_through(store, source_bucket, source_key, bucket, key, info, config)
-    part_size = plan_part_size(size, config.part_size or 512 * 1024 * 1024)
+    limits = store.capabilities
+    part_size = plan_part_size(
+        size,
+        config.part_size or 512 * 1024 * 1024,
+        max_parts=limits.max_parts,
+        min_part_size=limits.min_part_size,
+    )
     upload = await store.create_multipart_upload(
         bucket, key, content_type=info["content_type"], metadata=info["metadata"]
     )

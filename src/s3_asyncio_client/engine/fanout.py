@@ -160,7 +160,10 @@ async def upload_bytes(
     check_int(max_concurrency, "max_concurrency", 1)
     view = memoryview(data).cast("B")
     size = len(view)
-    part_size = plan_part_size(size, part_size)
+    limits = store.capabilities
+    part_size = plan_part_size(
+        size, part_size, max_parts=limits.max_parts, min_part_size=limits.min_part_size
+    )
     upload = await store.create_multipart_upload(
         bucket, key, content_type=content_type, metadata=metadata
     )

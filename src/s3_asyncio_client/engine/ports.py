@@ -86,6 +86,11 @@ class Capabilities(Protocol):
         ...
 
     @property
+    def min_part_size(self) -> int:
+        """The smallest part (but the last) the server accepts (5 MiB on S3)."""
+        ...
+
+    @property
     def copies_parts(self) -> bool:
         """The server has UploadPartCopy."""
         ...

@@ -43,7 +43,14 @@ from typing import IO, Any, NotRequired, TypedDict
 from ..config import Checksum, ChecksumType, TransferConfig, choose_checksum
 from ..exceptions import S3InvalidRequestError
 from ..protocol.checksums import checksum_header
-from ..protocol.limits import MAX_PARTS, part_count, plan_part_size
+from ..protocol.limits import (
+    MAX_PARTS,
+    check_part_size,
+    part_count,
+    plan_part_size,
+    stream_capacity,
+    stream_part_size,
+)
 from ..protocol.responses import PartInfo
 from ..transport.file_region import FileRegion, RandomAccess, in_thread
 from .fanout import complete_or_abort, fan_out, send_parts
@@ -176,7 +183,7 @@ async def _stream_parts(
     """Parts from a stream of unknown length, each in a buffer (rule 2)."""
     algorithm, pending = pipeline.upload.checksum, memoryview(b"")
     for number in range(1, pipeline.max_parts + 1):
-        size = pipeline.part_size << ((number - 1) // 2000)
+        size = stream_part_size(pipeline.part_size, number)
         buffer = await pipeline.buffer()
         if len(buffer) < size:
             buffer = bytearray(size)
@@ -200,7 +207,12 @@ async def _stream_parts(
             return
     if not pending and not await anext(chunks, b""):
         return  # the last part was full, and the stream ends there
-    raise S3InvalidRequestError(f"the stream is too long for {pipeline.max_parts:,} parts")
+    most = stream_capacity(pipeline.part_size, pipeline.max_parts)
+    raise S3InvalidRequestError(
+        f"the stream is longer than {most:,} bytes, the most {pipeline.max_parts:,} parts "
+        f"from part_size={pipeline.part_size} hold (the upload is aborted); a larger "
+        f"part_size raises that limit in proportion"
+    )
 
 
 async def upload_file(
@@ -300,7 +312,10 @@ async def _upload_sized(
         return await job.put(FileRegion(file, 0, size), meter)
 
     store = job.store
-    part_size = plan_part_size(size, config.part_size, max_parts=store.capabilities.max_parts)
+    limits = store.capabilities
+    part_size = plan_part_size(
+        size, config.part_size, max_parts=limits.max_parts, min_part_size=limits.min_part_size
+    )
     journal, upload = None, None
     done: dict[int, PartInfo] = {}
     if config.resume and identity is not None:
@@ -364,9 +379,10 @@ async def _upload_stream(
         if not chunk:
             return await job.put(memoryview(head), meter)
         head += chunk
-    base = config.part_size or 8 * 1024 * 1024
+    limits = job.store.capabilities
+    base = check_part_size(config.part_size or 8 * 1024 * 1024, limits.min_part_size)
     upload = await job.create()  # its reply may show the endpoint's limits: read them after
-    limit = job.store.capabilities.max_parts
+    limit = limits.max_parts
     pipeline = _Pipeline(upload, base, config.max_concurrency, meter, limit)
     result = await pipeline.run(_chain(bytes(head), chunks))
     return TransferResult(

@@ -19,13 +19,17 @@ __all__ = [
     "MAX_PRESIGN_EXPIRES",
     "MAX_PUT_SIZE",
     "MIN_PART_SIZE",
+    "STREAM_DOUBLING",
     "check_bucket",
     "check_int",
     "check_key",
     "check_part_number",
+    "check_part_size",
     "check_text",
     "part_count",
     "plan_part_size",
+    "stream_capacity",
+    "stream_part_size",
 ]
 
 KiB = 1024
@@ -36,6 +40,7 @@ MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
 MAX_PART_NUMBER = 10_000
+STREAM_DOUBLING = 2000  # parts of a stream of unknown length between doublings
 MAX_PUT_SIZE = 5 * GiB
 MAX_OBJECT_SIZE = MAX_PARTS * MAX_PART_SIZE
 MAX_KEY_BYTES = 1024
@@ -118,11 +123,19 @@ def part_count(size: int, part_size: int) -> int:
     return max(1, -(-size // part_size))
 
 
-def plan_part_size(size: int, part_size: int | None = None, *, max_parts: int = MAX_PARTS) -> int:
+def plan_part_size(
+    size: int,
+    part_size: int | None = None,
+    *,
+    max_parts: int = MAX_PARTS,
+    min_part_size: int = MIN_PART_SIZE,
+) -> int:
     """The part size to use for ``size`` bytes: ``part_size`` raised if it must be,
     so that ``max_parts`` parts hold them.
 
-    With ``part_size=None`` it picks 8 MiB, or more for very large objects.
+    With ``part_size=None`` it picks 8 MiB, or more for very large objects. A
+    ``part_size`` under ``min_part_size`` (S3's 5 MiB; lower for servers that accept
+    smaller parts) is refused, naming it.
     """
     if size < 0:
         raise LocalProtocolError(f"size must be >= 0, got {size}", value=size)
@@ -133,14 +146,36 @@ def plan_part_size(size: int, part_size: int | None = None, *, max_parts: int = 
             value=size,
             code="EntityTooLarge",
         )
-    if part_size is not None and not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
-        raise LocalProtocolError(
-            f"part size {part_size} is not supported: it must be from "
-            f"{MIN_PART_SIZE} (5 MiB) to {MAX_PART_SIZE} (5 GiB)",
-            value=part_size,
-        )
+    if part_size is not None:
+        check_part_size(part_size, min_part_size)
     wanted = part_size or 8 * MiB
     needed = -(-size // max_parts)
     if needed > wanted:
         wanted = -(-needed // MiB) * MiB
-    return min(max(wanted, MIN_PART_SIZE), MAX_PART_SIZE)
+    return min(max(wanted, min_part_size), MAX_PART_SIZE)
+
+
+def check_part_size(part_size: int, min_part_size: int = MIN_PART_SIZE) -> int:
+    """``part_size`` if a server whose smallest part is ``min_part_size`` takes it."""
+    low = max(1, min_part_size)
+    if not low <= part_size <= MAX_PART_SIZE:
+        floor = "5 MiB" if low == MIN_PART_SIZE else f"{low} bytes"
+        raise LocalProtocolError(
+            f"part size {part_size} is not supported: it must be from {floor} to "
+            f"{MAX_PART_SIZE} (5 GiB)"
+            + ("" if low < MIN_PART_SIZE else "; S3Client(min_part_size=...) lowers the floor"),
+            value=part_size,
+        )
+    return part_size
+
+
+def stream_capacity(part_size: int, max_parts: int = MAX_PARTS) -> int:
+    """The most bytes a stream of unknown length can hold when its parts start at
+    ``part_size`` and double every ``STREAM_DOUBLING`` parts (``stream_part_size``)."""
+    return sum(stream_part_size(part_size, number) for number in range(1, max_parts + 1))
+
+
+def stream_part_size(part_size: int, number: int) -> int:
+    """Part ``number``'s size in a stream of unknown length: ``part_size``, doubled every
+    ``STREAM_DOUBLING`` parts (8 MiB parts hold up to about 484 GiB), capped at 5 GiB."""
+    return min(part_size << ((number - 1) // STREAM_DOUBLING), MAX_PART_SIZE)
