@@ -254,6 +254,34 @@ async def test_list_parts_pages(client: S3Client, bucket: str) -> None:
     await upload.abort()
 
 
+async def test_an_attached_upload_completes_with_every_part_the_server_holds(
+    client: S3Client, bucket: str
+) -> None:
+    """A handle attached by upload ID, with no checkpoint, that sends only the last
+    part (another process sent the others): complete() assembles all of them, not
+    just the one this handle sent. A handle restored from a checkpoint completes
+    with exactly the parts restored, as before. (Without a checksum algorithm:
+    SeaweedFS lists no part checksums, yet wants them all on Complete when the
+    upload has one.)"""
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"tail"]
+    started = await client.create_multipart_upload(bucket, "relay", checksum=None)
+    await started.upload_part(1, parts[0])
+    await started.upload_part(2, parts[1])
+    attached = client.attach_multipart_upload(bucket, "relay", started.upload_id, checksum=None)
+    await attached.upload_part(3, parts[2])
+    result = await attached.complete()
+    assert (result["parts_count"], result["size"]) == (3, 10 * MiB + 4)
+    assert (await client.get_object(bucket, "relay"))["body"] == b"".join(parts)
+
+    second = await client.create_multipart_upload(bucket, "restored")
+    first = await second.upload_part(1, parts[0])
+    await second.upload_part(2, parts[2])  # sent, but not in the checkpoint
+    restored = MultipartUpload(client, bucket, "restored", second.upload_id)
+    restored.parts = [first]
+    assert (await restored.complete())["parts_count"] == 1
+    assert (await client.get_object(bucket, "restored"))["body"] == parts[0]
+
+
 async def test_upload_part_copy(client: S3Client, bucket: str) -> None:
     source = os.urandom(6 * MiB)
     await client.put_object(bucket, "copy-src", source)

@@ -49,10 +49,12 @@ _INTEGRITY_ATTEMPTS = 3
 @protocol_edge  # the protocol layer's errors become S3Errors here
 class MultipartUpload:
     """A multipart upload. Re-attach to one in progress with
-    ``MultipartUpload(client, bucket, key, upload_id)`` (then ``await list_parts()``
-    or set ``parts`` from a checkpoint). ``checksum`` must be the algorithm the
-    upload was created with: by default the client's, as ``create_multipart_upload``
-    uses.
+    ``MultipartUpload(client, bucket, key, upload_id)`` and set ``parts`` from a
+    checkpoint; without one, ``complete()`` first lists the parts the server holds
+    (another process, or another gateway of the same store, may have sent them), so
+    that the object is never assembled from only the parts this handle sent.
+    ``checksum`` must be the algorithm the upload was created with: by default the
+    client's, as ``create_multipart_upload`` uses.
 
     An upload that is neither completed nor aborted keeps its parts stored, and
     billed, on the server.
@@ -76,6 +78,7 @@ class MultipartUpload:
         self.checksum = client.checksum if checksum == "auto" else checksum
         self._parts: dict[int, PartInfo] = {}
         self._state = "open"
+        self._parts_known = False  # True once created here, restored or listed
 
     def __repr__(self) -> str:
         return (
@@ -108,7 +111,7 @@ class MultipartUpload:
             if "checksum" in part:
                 info["checksum"] = str(part["checksum"])
             restored[number] = info
-        self._parts = restored
+        self._parts, self._parts_known = restored, True
 
     def _check_open(self) -> None:
         if self._state != "open":
@@ -271,11 +274,17 @@ class MultipartUpload:
         Returns ``{"etag", "location", "bucket", "key", "parts_count", "size"}``.
         """
         self._check_open()
+        if not self._parts_known:  # attached without a checkpoint: the server knows
+            for listed in await self.list_parts():
+                self._parts.setdefault(listed["part_number"], listed)
+            self._parts_known = True
         parts = self._check_parts()
         checksums = None
-        if self.checksum is not None:
+        # Every part's checksum or none: a server that lists parts without them
+        # (SeaweedFS) refuses a Complete that names some parts' checksums only.
+        if self.checksum is not None and all("checksum" in p for p in parts):
             name = f"x-amz-checksum-{self.checksum}"
-            checksums = {p["part_number"]: (name, p["checksum"]) for p in parts if "checksum" in p}
+            checksums = {p["part_number"]: (name, p["checksum"]) for p in parts}
         request = build.build_complete_multipart_upload(
             self.client.endpoint,
             self.bucket,
@@ -357,4 +366,6 @@ async def create_upload(
         request.headers["x-amz-checksum-type"] = kind
     response = await client._send(request, bucket, key)
     upload_id = parse.parse_create_multipart_upload(response)
-    return MultipartUpload(client, bucket, key, upload_id, checksum=algorithm)
+    upload = MultipartUpload(client, bucket, key, upload_id, checksum=algorithm)
+    upload._parts_known = True  # a new upload: every part goes through this handle
+    return upload
