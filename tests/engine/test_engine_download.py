@@ -12,7 +12,8 @@ import pytest
 from fakes import FakeStore
 
 from s3_asyncio_client.config import TransferConfig
-from s3_asyncio_client.engine.download import _ranges, download_file
+from s3_asyncio_client.engine.download import download_file
+from s3_asyncio_client.engine.remote import plan_ranges as _ranges
 from s3_asyncio_client.exceptions import S3IntegrityError, S3PreconditionFailedError
 
 pytestmark = pytest.mark.unit

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirunner import S3AIO, cli_env, s3aio
 from faultproxy import FaultProxy, FaultRule, matching
 from polling import wait_until
 from servers import ServerInfo
@@ -16,33 +16,6 @@ from servers import ServerInfo
 from s3_asyncio_client import Client
 
 MiB = 1024 * 1024
-S3AIO = [sys.executable, "-m", "s3_asyncio_client.cli"]
-
-
-def s3aio(
-    info: ServerInfo,
-    *args: str,
-    endpoint: str | None = None,
-    cwd: Path | None = None,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": info.access_key,
-        "AWS_SECRET_ACCESS_KEY": info.secret_key,
-    }
-    env.pop("AWS_PROFILE", None)
-    result = subprocess.run(
-        [*S3AIO, "--endpoint-url", endpoint or info.endpoint_url, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_bucket_and_object_commands(local: ServerInfo, bucket_name: str, tmp_path: Path) -> None:
@@ -201,12 +174,7 @@ def test_killed_cp_resumes(local: ServerInfo, bucket_name: str, tmp_path: Path) 
         stall_seconds=60,
         match=lambda m, p: parts(m, p) and any(f"partNumber={n}&" in p for n in (4, 5, 6)),
     )
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": local.access_key,
-        "AWS_SECRET_ACCESS_KEY": local.secret_key,
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = cli_env(local, XDG_CACHE_HOME=str(tmp_path / "cache"))
     with FaultProxy(local.endpoint_url, rules=[late]) as proxy:
         command = [
             *S3AIO,

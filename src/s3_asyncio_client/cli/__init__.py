@@ -1,8 +1,13 @@
 """``s3aio``: the command line. Global options, error reporting and the command list.
 
 Failures print one line, ``s3aio: error: ...``, and exit 1 (2 for bad usage, 130 when
-interrupted); ``--debug`` adds the traceback. Commands live in small modules:
-``transfers`` (cp), ``manage`` (ls, rm, mb, rb, presign, mpu), ``local`` (serve, demo).
+interrupted); ``--debug`` adds the traceback. A command over many items finishes the
+others when one fails, then lists the failures and exits 1. Output to a pipe whose
+reader has gone (``s3aio cat ... | head``) ends the command quietly with 141, the
+status of a program killed by SIGPIPE, as ``cat`` would. ``--quiet`` and ``--json``
+shape what is printed (see ``output``). Commands live in small modules:
+``transfers`` (cp, mv, cat), ``syncing`` (sync), ``manage`` (ls, rm, mb, rb, presign,
+mpu), ``info`` (stat), ``local`` (serve, demo).
 They import the client, the event loop and rich when a command runs, not when the
 command line is parsed: ``--help`` and ``--version`` load neither aiohttp nor the engine.
 """
@@ -25,7 +30,7 @@ from ..exceptions import (
     S3NoSuchUploadError,
     S3TimeoutError,
 )
-from .output import echo
+from .output import Incomplete, echo, mode
 
 if TYPE_CHECKING:
     from ..client import S3Client
@@ -44,6 +49,8 @@ class Settings:
     region: str | None
     progress: bool
     debug: bool
+    quiet: bool = False
+    json: bool = False
 
     def client(self, **options: Any) -> S3Client:
         from ..client import S3Client
@@ -81,6 +88,28 @@ def fail(settings: Settings | None, error: BaseException) -> NoReturn:
     sys.exit(1)
 
 
+def reader_gone() -> NoReturn:
+    """Standard output's reader has gone: exit as a program killed by SIGPIPE, with
+    no message, and with stdout on /dev/null so that the flush at exit cannot fail."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(141)
+
+
+def failed(incomplete: Incomplete) -> NoReturn:
+    """Some items failed, the others are done: say which failed and why, exit 1."""
+    shown = incomplete.failures[:20]
+    echo(f"s3aio: error: {len(incomplete.failures)} failed, {incomplete.done} done:", err=True)
+    for what, why in shown:
+        echo(f"  {what}: {why}", err=True)
+    if len(incomplete.failures) > len(shown):
+        echo(f"  ... and {len(incomplete.failures) - len(shown)} more", err=True)
+    sys.exit(1)
+
+
 def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; turn failures into one line and an exit code."""
     import asyncio
@@ -90,6 +119,10 @@ def run(settings: Settings, coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(coroutine)
+    except BrokenPipeError:
+        reader_gone()
+    except Incomplete as incomplete:
+        failed(incomplete)
     except KeyboardInterrupt:
         echo("s3aio: interrupted; run the same command again to resume", err=True)
         sys.exit(130)
@@ -112,6 +145,8 @@ def parse_s3_url(value: str) -> tuple[str, str]:
 @click.option("--region", help="Region (default: AWS_REGION, the profile, us-east-1).")
 @click.option("--no-progress", is_flag=True, help="No progress bars, even on a terminal.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or per-file lines; errors only.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line, for scripts.")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -120,15 +155,19 @@ def cli(
     region: str | None,
     no_progress: bool,
     debug: bool,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """s3aio: fast, resumable, verified S3 transfers."""
-    ctx.obj = Settings(endpoint_url, profile, region, not no_progress, debug)
+    mode.quiet, mode.json = quiet, as_json
+    progress = not (no_progress or quiet)
+    ctx.obj = Settings(endpoint_url, profile, region, progress, debug, quiet, as_json)
 
 
 def main() -> None:
-    from . import local, manage, transfers
+    from . import info, local, manage, syncing, transfers
 
-    for module in (transfers, manage, local):
+    for module in (transfers, syncing, manage, info, local):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

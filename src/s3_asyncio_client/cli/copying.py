@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import click
 
-from ..exceptions import S3InvalidRequestError
-from . import Settings, parse_s3_url
-from .output import echo
+from ..exceptions import S3Error, S3InvalidRequestError
+from . import Settings, describe, parse_s3_url
+from .moving import remove_empty_folders, removing_source
+from .output import Incomplete, echo, mode
+from .pipes import from_stdin, to_stdout
 from .progress import Reporter
 
 if TYPE_CHECKING:
@@ -57,10 +60,14 @@ class _Copier:
         self.client, self.config, self.reporter = client, config, reporter
         self.content_type, self.metadata = content_type, metadata
 
-    async def upload(self, path: Path, bucket: str, key: str) -> None:
+    async def upload(
+        self, path: Path, bucket: str, key: str, extra: dict[str, str] | None = None
+    ) -> None:
+        """``extra``: metadata added to the command's (``sync`` keeps the mtime so)."""
         content_type = self.content_type or mimetypes.guess_type(path.name)[0]
         size = (await asyncio.to_thread(path.stat)).st_size
-        with self.reporter.file(f"{path} -> s3://{bucket}/{key}", size) as progress:
+        metadata = {**(self.metadata or {}), **extra} if extra else self.metadata
+        with self.reporter.file(*_line(str(path), f"s3://{bucket}/{key}", size)) as progress:
             await self.client.upload_file(
                 bucket,
                 key,
@@ -68,30 +75,60 @@ class _Copier:
                 config=self.config,
                 progress=progress,
                 content_type=content_type,
-                metadata=self.metadata,
+                metadata=metadata,
             )
 
-    async def download(self, bucket: str, key: str, path: Path) -> None:
+    async def download(
+        self, bucket: str, key: str, path: Path, mtime_ns: int | None = None
+    ) -> None:
+        """``mtime_ns``: the file's modification time to set once it is whole."""
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        with self.reporter.file(f"s3://{bucket}/{key} -> {path}", None) as progress:
+        with self.reporter.file(*_line(f"s3://{bucket}/{key}", str(path), None)) as progress:
             await self.client.download_file(
                 bucket, key, path, config=self.config, progress=progress
             )
+        if mtime_ns is not None:
+            await asyncio.to_thread(os.utime, path, ns=(mtime_ns, mtime_ns))
 
     async def copy(self, bucket: str, key: str, to_bucket: str, to_key: str) -> None:
-        result = await self.client.copy_file(bucket, key, to_bucket, to_key, config=self.config)
-        echo(f"s3://{bucket}/{key} -> s3://{to_bucket}/{to_key}: {result['size']} bytes")
+        line = _line(f"s3://{bucket}/{key}", f"s3://{to_bucket}/{to_key}", None)
+        with self.reporter.file(*line) as progress:
+            result = await self.client.copy_file(bucket, key, to_bucket, to_key, config=self.config)
+            progress(result["size"], result["size"])
+
+
+def _line(source: str, target: str, size: int | None) -> tuple[str, int | None, dict[str, str]]:
+    """A transfer's label, size and ``--json`` fields, for ``Reporter.file``."""
+    return f"{source} -> {target}", size, {"source": source, "target": target}
+
+
+def _where(args: tuple[object, ...]) -> str:
+    """The source a work item of ``copy`` names: a path, or s3://bucket/key."""
+    first = args[0]
+    return str(first) if isinstance(first, Path) else f"s3://{first}/{args[1]}"
 
 
 async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> None:
-    """``action(*args)`` for each of ``work``, ``jobs`` at a time; the first failure
-    cancels the rest and is raised as itself (each transfer already reports one
-    error, so the group holds the failures of files, not of parts)."""
+    """``action(*args)`` for each of ``work``, ``jobs`` at a time. A failed item
+    (an S3 or file error) does not stop the others: once all are done, Incomplete
+    lists the failures; a single item's failure is raised as itself. Anything else
+    (a broken output, an interruption) cancels the rest and is raised as itself."""
     slots = asyncio.Semaphore(jobs)
+    failures: list[tuple[str, str]] = []
 
     async def one(args: tuple[object, ...]) -> None:
         async with slots:
-            await action(*args)  # type: ignore[operator]
+            try:
+                await action(*args)  # type: ignore[operator]
+            except BrokenPipeError:
+                raise
+            except (S3Error, OSError) as error:
+                if len(work) == 1:
+                    raise
+                where, why = _where(args), describe(error)
+                failures.append((where, why))
+                if mode.json:  # else listed at the end, on standard error
+                    echo(why, record={"source": where, "status": "failed", "error": why})
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -99,6 +136,8 @@ async def _each(jobs: int, work: list[tuple[object, ...]], action: object) -> No
                 group.create_task(one(args))
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
+    if failures:
+        raise Incomplete(sorted(failures), len(work) - len(failures))
 
 
 async def copy(
@@ -111,7 +150,10 @@ async def copy(
     checksum: str,
     content_type: str | None,
     metadata: dict[str, str] | None,
+    move: bool = False,
 ) -> None:
+    """``cp`` (with ``move``: ``mv``) of SOURCE to TARGET, ``-`` being standard
+    input or output; a tree with ``recursive``."""
     options = {} if checksum == "auto" else {"checksum": None if checksum == "none" else checksum}
     async with settings.client(
         max_connections=max(32, jobs * config.max_concurrency), **options
@@ -121,6 +163,11 @@ async def copy(
         remote_source, remote_target = source.startswith("s3://"), target.startswith("s3://")
         if not remote_source and not remote_target:
             raise click.UsageError("one of SOURCE and TARGET must be an s3:// URL")
+        if "-" in (source, target):
+            if recursive or move:
+                raise click.UsageError("'-' (standard input or output) is one object: cp only")
+            await _pipe(client, source, target, config, reporter, content_type, metadata)
+            return
         work: list[tuple[object, ...]] = []
         if not recursive:
             work = [_single(source, target, remote_source, remote_target)]
@@ -149,15 +196,39 @@ async def copy(
         if not work:
             return  # an empty prefix, or folder markers only: nothing to copy
         kind = work[0]
-        action = (
+        action: Callable[..., Awaitable[None]] = (
             copier.upload
             if isinstance(kind[0], Path)
             else copier.copy
             if len(kind) == 4
             else copier.download
         )
-        with reporter.session(files=len(work)):
+        if move:
+            action = removing_source(client, action)
+        with reporter.session(files=len(work), summary=True):
             await _each(jobs, work, action)
+        if move and recursive and not remote_source:
+            await remove_empty_folders(Path(source))
+
+
+async def _pipe(
+    client: S3Client,
+    source: str,
+    target: str,
+    config: TransferConfig,
+    reporter: Reporter,
+    content_type: str | None,
+    metadata: dict[str, str] | None,
+) -> None:
+    """``cp - s3://b/k`` (standard input) or ``cp s3://b/k -`` (standard output)."""
+    bucket, key = parse_s3_url(target if source == "-" else source)
+    if not key or key.endswith("/"):
+        raise click.UsageError(f"{source if target == '-' else target!r} names no object")
+    if source == "-":
+        with reporter.session():
+            await from_stdin(client, bucket, key, config, reporter, content_type, metadata)
+    else:
+        await to_stdout(client, bucket, key, config)
 
 
 def _single(

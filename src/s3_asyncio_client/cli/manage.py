@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from . import Settings, parse_s3_url, run
-from .output import echo
+from ..exceptions import S3Error
+from . import Settings, describe, parse_s3_url, run
+from .globs import is_glob, literal_prefix, matcher
+from .output import Incomplete, echo, mode, result
 from .progress import human_size
+
+if TYPE_CHECKING:
+    from ..client import ObjectSummary, S3Client
 
 __all__ = ["COMMANDS"]
 
@@ -27,65 +33,107 @@ def _age(text: str) -> timedelta:
     return timedelta(**{unit[match.group(2)]: int(match.group(1))})
 
 
+def _object_line(item: ObjectSummary, exact: bool) -> None:
+    size = str(item["size"]) if exact else human_size(item["size"])
+    result(f"{_when(item['last_modified'])} {size:>12}  {item['key']}", dict(item))
+
+
 @click.command()
 @click.argument("url", required=False)
 @click.option("-r", "--recursive", is_flag=True, help="Every object under the prefix.")
 @click.option("--bytes", "exact", is_flag=True, help="Sizes in bytes, not KiB/MiB/GiB.")
 @click.pass_obj
 def ls(settings: Settings, url: str | None, recursive: bool, exact: bool) -> None:
-    """List buckets, or the objects and prefixes under s3://bucket/prefix."""
+    """List buckets, or the objects and prefixes under s3://bucket/prefix.
 
-    def size(value: int) -> str:
-        return str(value) if exact else human_size(value)
+    The key may hold wildcards, matched against whole keys: * and ? (any
+    characters, / included) and [...] (one of a set). In the last segment only
+    (s3://b/logs/2024-*.gz), one level is listed, as a shell's ls; before a "/"
+    (s3://b/*/err.log) or with --recursive, every key below."""
 
     async def main() -> None:
         async with settings.client() as client:
             if url is None:
                 for entry in await client.list_buckets():
-                    echo(f"{_when(entry['creation_date'])}  {entry['name']}")
+                    when = _when(entry["creation_date"])
+                    result(f"{when}  {entry['name']}", dict(entry))
                 return
-            bucket, prefix = parse_s3_url(url)
-            if recursive:
+            bucket, pattern = parse_s3_url(url)
+            prefix, wanted = pattern, None
+            if is_glob(pattern):
+                prefix, wanted = literal_prefix(pattern), matcher(pattern)
+            # A wildcard past a "/" must see the keys below it: list them all.
+            deep = recursive or (wanted is not None and "/" in pattern[len(prefix) :])
+            if deep:
                 async for item in client.iter_objects(bucket, prefix=prefix or None):
-                    echo(f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}")
+                    if wanted is None or wanted(item["key"]):
+                        _object_line(item, exact)
                 return
             pages = client.iter_object_pages(bucket, prefix=prefix or None, delimiter="/")
             async for page in pages:
                 for common in page["common_prefixes"]:
-                    echo(f"{'PRE':>32}  {common}")
+                    if wanted is None or wanted(common.rstrip("/")) or wanted(common):
+                        result(f"{'PRE':>32}  {common}", {"prefix": common})
                 for item in page["contents"]:
-                    echo(f"{_when(item['last_modified'])} {size(item['size']):>12}  {item['key']}")
+                    if wanted is None or wanted(item["key"]):
+                        _object_line(item, exact)
 
     run(settings, main())
 
 
 @click.command()
-@click.argument("url")
-@click.option("-r", "--recursive", is_flag=True, help="Every object under the prefix.")
+@click.argument("urls", metavar="URL...", nargs=-1, required=True)
+@click.option("-r", "--recursive", is_flag=True, help="Every object under each prefix.")
+@click.option("--dryrun", is_flag=True, help="Print what would be deleted; delete nothing.")
 @click.pass_obj
-def rm(settings: Settings, url: str, recursive: bool) -> None:
-    """Delete s3://bucket/key, or everything under a prefix with --recursive."""
-    bucket, key = parse_s3_url(url)
+def rm(settings: Settings, urls: tuple[str, ...], recursive: bool, dryrun: bool) -> None:
+    """Delete objects: each s3://bucket/key, or everything under each prefix with
+    --recursive. One that fails does not stop the others; exit 1 lists them."""
+    targets = [parse_s3_url(url) for url in urls]
+    if not recursive and any(not key for _, key in targets):
+        raise click.UsageError("give a key, or --recursive for a prefix")
+
+    async def remove(client: S3Client, bucket: str, key: str) -> list[tuple[str, str]]:
+        """Delete one URL's objects; the keys that could not be, and why."""
+        if recursive:
+            keys = [o["key"] async for o in client.iter_objects(bucket, prefix=key or None)]
+        else:
+            await client.head_object(bucket, key)  # a clear error if it is not there
+            keys = [key]
+        if dryrun:
+            for name in keys:
+                url = f"s3://{bucket}/{name}"
+                echo(f"(dryrun) delete: {url}", record={"url": url, "status": "dryrun"})
+            return []
+        if not recursive:
+            await client.delete_object(bucket, key)
+            url = f"s3://{bucket}/{key}"
+            echo(f"deleted {url}", record={"url": url, "status": "deleted"})
+            return []
+        outcome = await client.delete_objects(bucket, keys) if keys else None
+        deleted = outcome["deleted"] if outcome else []
+        errors = outcome["errors"] if outcome else []
+        if mode.json:
+            for name in deleted:
+                echo(name, record={"url": f"s3://{bucket}/{name}", "status": "deleted"})
+        else:
+            echo(f"deleted {len(deleted)} objects under s3://{bucket}/{key}")
+        return [
+            (f"s3://{bucket}/{e['key']}", f"{e['code']}: {e.get('message', '')}") for e in errors
+        ]
 
     async def main() -> None:
+        failures: list[tuple[str, str]] = []
         async with settings.client() as client:
-            if not recursive:
-                if not key:
-                    raise click.UsageError("give a key, or --recursive for a prefix")
-                await client.head_object(bucket, key)  # a clear error if it is not there
-                await client.delete_object(bucket, key)
-                echo(f"deleted s3://{bucket}/{key}")
-                return
-            keys = [o["key"] async for o in client.iter_objects(bucket, prefix=key or None)]
-            result = await client.delete_objects(bucket, keys) if keys else None
-            deleted = len(result["deleted"]) if result else 0
-            echo(f"deleted {deleted} objects under s3://{bucket}/{key}")
-            if result and result["errors"]:
-                first = result["errors"][0]
-                raise click.ClickException(
-                    f"{len(result['errors'])} could not be deleted, e.g. {first['key']!r}: "
-                    f"{first['code']}"
-                )
+            for url, (bucket, key) in zip(urls, targets, strict=True):
+                try:
+                    failures += await remove(client, bucket, key)
+                except S3Error as error:
+                    if len(targets) == 1:
+                        raise
+                    failures.append((url, describe(error)))
+        if failures:
+            raise Incomplete(failures, len(targets) - len(failures))
 
     run(settings, main())
 
@@ -100,7 +148,7 @@ def mb(settings: Settings, url: str) -> None:
     async def main() -> None:
         async with settings.client() as client:
             await client.create_bucket(bucket)
-            echo(f"made bucket s3://{bucket}")
+            echo(f"made bucket s3://{bucket}", record={"bucket": bucket, "status": "made"})
 
     run(settings, main())
 
@@ -121,7 +169,7 @@ def rb(settings: Settings, url: str, force: bool) -> None:
                 if keys:
                     await client.delete_objects(bucket, keys)
             await client.delete_bucket(bucket)
-            echo(f"removed bucket s3://{bucket}")
+            echo(f"removed bucket s3://{bucket}", record={"bucket": bucket, "status": "removed"})
 
     run(settings, main())
 
@@ -139,7 +187,8 @@ def presign(settings: Settings, url: str, method: str, expires: int) -> None:
     if not key:
         raise click.UsageError("give s3://bucket/key")
     client = settings.client()
-    echo(client.generate_presigned_url(method, bucket, key, expires_in=expires))
+    signed = client.generate_presigned_url(method, bucket, key, expires_in=expires)
+    result(signed, {"url": signed, "method": method, "expires_in": expires})
 
 
 @click.group()
@@ -157,7 +206,8 @@ def mpu_ls(settings: Settings, url: str) -> None:
     async def main() -> None:
         async with settings.client() as client:
             async for upload in client.iter_multipart_uploads(bucket, prefix=prefix or None):
-                echo(f"{_when(upload['initiated'])}  {upload['upload_id']}  {upload['key']}")
+                line = f"{_when(upload['initiated'])}  {upload['upload_id']}  {upload['key']}"
+                result(line, dict(upload))
 
     run(settings, main())
 
@@ -179,14 +229,15 @@ def mpu_abort(settings: Settings, url: str, upload_id: str | None, older_than: s
         async with settings.client() as client:
             if upload_id is not None:
                 await MultipartUpload(client, bucket, key, upload_id).abort()
-                echo(f"aborted {upload_id}")
+                echo(f"aborted {upload_id}", record={"upload_id": upload_id, "status": "aborted"})
                 return
             aborted = await client.abort_stale_uploads(
                 bucket, older_than=_age(older_than or ""), prefix=key or None
             )
             for upload in aborted:
-                echo(f"aborted {upload['upload_id']}  {upload['key']}")
-            echo(f"{len(aborted)} uploads aborted")
+                line = f"aborted {upload['upload_id']}  {upload['key']}"
+                echo(line, record={**upload, "status": "aborted"})
+            echo(f"{len(aborted)} uploads aborted", record={"aborted": len(aborted)})
 
     run(settings, main())
 

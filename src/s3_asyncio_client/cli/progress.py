@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
-from .output import echo
+from .output import echo, mode
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -77,26 +77,56 @@ def _bars() -> Progress:
 
 
 class Reporter:
-    """Bars (bytes, rate, ETA) for each file and the total, or plain summaries."""
+    """Bars (bytes, rate, ETA) for each file and the total, or plain summaries: a
+    line per file (``output.echo``: none under ``--quiet``, JSON under ``--json``)
+    and, for several files, a closing line with the totals, time and throughput."""
 
     def __init__(self, enabled: bool) -> None:
-        self.live = enabled and sys.stderr.isatty()
+        self.live = enabled and not mode.quiet and sys.stderr.isatty()
         self._progress = _bars() if self.live else None
         self._total: TaskID | None = None
+        self.files = self.bytes = self.failed = 0
 
     @contextmanager
-    def session(self, files: int = 1, total: int | None = None) -> Iterator[Reporter]:
-        if self._progress is None:
-            yield self
-            return
-        with self._progress:
-            if files > 1:
-                self._total = self._progress.add_task("total", total=total)
-            yield self
+    def session(
+        self, files: int = 1, total: int | None = None, *, summary: bool = False
+    ) -> Iterator[Reporter]:
+        """Bars for a run of ``files``; with ``summary``, a closing line when several."""
+        start = time.perf_counter()
+        try:
+            if self._progress is None:
+                yield self
+            else:
+                with self._progress:
+                    if files > 1:
+                        self._total = self._progress.add_task("total", total=total)
+                    yield self
+        finally:
+            if summary and files > 1:
+                self._summary(time.perf_counter() - start)
+
+    def _summary(self, seconds: float) -> None:
+        rate = self.bytes / max(seconds, 1e-9)
+        failed = f"; {self.failed} failed" if self.failed else ""
+        echo(
+            f"{self.files} files, {human_size(self.bytes)} in {seconds:.1f} s "
+            f"({human_size(rate)}/s){failed}",
+            record={
+                "summary": True,
+                "files": self.files,
+                "bytes": self.bytes,
+                "seconds": round(seconds, 3),
+                "bytes_per_second": round(rate),
+                "failed": self.failed,
+            },
+        )
 
     @contextmanager
-    def file(self, label: str, size: int | None) -> Iterator[Callable[[int, int | None], None]]:
-        """A progress callback for one transfer; prints its summary when done."""
+    def file(
+        self, label: str, size: int | None, record: Mapping[str, object] | None = None
+    ) -> Iterator[Callable[[int, int | None], None]]:
+        """A progress callback for one transfer; prints its summary when done
+        (``record``: the fields of its ``--json`` line, beside bytes and seconds)."""
         start, state = time.perf_counter(), {"done": 0}
         bars = self._progress
         task = bars.add_task(label, total=size) if bars is not None else None
@@ -108,8 +138,18 @@ class Reporter:
                 if self._total is not None:
                     bars.advance(self._total, delta)
 
-        yield update
+        try:
+            yield update
+        except Exception:
+            self.failed += 1
+            raise
         elapsed = max(time.perf_counter() - start, 1e-9)
-        if not self.live:
-            done = state["done"]
-            echo(f"{label}: {human_size(done)} in {elapsed:.1f} s ({human_size(done / elapsed)}/s)")
+        done = state["done"]
+        self.files += 1
+        self.bytes += done
+        fields = {**(record or {"file": label}), "bytes": done, "seconds": round(elapsed, 3)}
+        if mode.json or not self.live:
+            echo(
+                f"{label}: {human_size(done)} in {elapsed:.1f} s ({human_size(done / elapsed)}/s)",
+                record={**fields, "status": "ok"},
+            )

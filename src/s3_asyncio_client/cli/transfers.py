@@ -1,4 +1,5 @@
-"""``s3aio cp``: local to S3, S3 to local, S3 to S3; one file or a whole tree.
+"""``s3aio cp | mv | cat``: local to S3, S3 to local, S3 to S3; one file or a whole
+tree; standard input and output as ``-``.
 
 An interrupted upload resumes when the same command runs again (the transfer
 engine's journal). Trees are copied a few files at a time (``--jobs``), each file
@@ -8,10 +9,16 @@ does the copy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from . import Settings, run
+from . import Settings, parse_s3_url, run
 from .progress import parse_size
+
+if TYPE_CHECKING:
+    from ..config import TransferConfig
 
 __all__ = ["COMMANDS"]
 
@@ -26,66 +33,143 @@ def _metadata(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return metadata or None
 
 
-@click.command()
-@click.argument("source")
-@click.argument("target")
-@click.option("-r", "--recursive", is_flag=True, help="Copy a directory or a prefix.")
-@click.option("--part-size", help="Part size, e.g. 8MiB (default: automatic).")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=8, help="Parts in flight.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, help="Files at once (--recursive).")
-@click.option(
-    "--checksum",
-    type=click.Choice(["auto", "crc64nvme", "crc32c", "crc32", "sha256", "sha1", "none"]),
-    default="auto",
-    help="Per-part checksum the server verifies.",
-)
-@click.option("--content-type", help="Content type (default: guessed from the file name).")
-@click.option("--metadata", multiple=True, help="NAME=VALUE user metadata; repeatable.")
-@click.option("--no-resume", is_flag=True, help="Abort a failed upload instead of keeping it.")
-@click.option(
-    "--require-checksum",
-    is_flag=True,
-    help="Fail a download the server keeps no checkable checksum for.",
-)
-@click.pass_obj
-def cp(
-    settings: Settings,
-    source: str,
-    target: str,
-    recursive: bool,
-    part_size: str | None,
-    concurrency: int,
-    jobs: int,
-    checksum: str,
-    content_type: str | None,
-    metadata: tuple[str, ...],
-    no_resume: bool,
-    require_checksum: bool,
-) -> None:
-    """Copy SOURCE to TARGET: a local path or an s3://bucket/key URL on either side."""
-    from ..config import TransferConfig
-    from .copying import copy
+def _options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options ``cp`` and ``mv`` share."""
+    options: list[Any] = [
+        click.argument("source"),
+        click.argument("target"),
+        click.option("-r", "--recursive", is_flag=True, help="A directory or a prefix."),
+        click.option("--part-size", help="Part size, e.g. 8MiB (default: automatic)."),
+        click.option(
+            "--concurrency", type=click.IntRange(1, 256), default=8, help="Parts in flight."
+        ),
+        click.option(
+            "--jobs", type=click.IntRange(1, 64), default=4, help="Files at once (--recursive)."
+        ),
+        click.option(
+            "--checksum",
+            type=click.Choice(["auto", "crc64nvme", "crc32c", "crc32", "sha256", "sha1", "none"]),
+            default="auto",
+            help="Per-part checksum the server verifies.",
+        ),
+        click.option("--content-type", help="Content type (default: guessed from the name)."),
+        click.option("--metadata", multiple=True, help="NAME=VALUE user metadata; repeatable."),
+        click.option(
+            "--no-resume", is_flag=True, help="Abort a failed upload instead of keeping it."
+        ),
+        click.option(
+            "--require-checksum",
+            is_flag=True,
+            help="Fail a download the server keeps no checkable checksum for.",
+        ),
+        click.pass_obj,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    config = TransferConfig(
+
+def _config(part_size: str | None, concurrency: int, resume: bool, require: bool) -> TransferConfig:
+    from ..config import TransferConfig
+
+    return TransferConfig(
         part_size=parse_size(part_size) if part_size else None,
         max_concurrency=concurrency,
-        resume=not no_resume,
-        require_checksum=require_checksum,
+        resume=resume,
+        require_checksum=require,
+    )
+
+
+def _transfer(settings: Settings, move: bool, **options: Any) -> None:
+    from .copying import copy
+
+    config = _config(
+        options["part_size"],
+        options["concurrency"],
+        not options["no_resume"],
+        options["require_checksum"],
     )
     run(
         settings,
         copy(
             settings,
-            source,
-            target,
-            recursive,
-            jobs,
+            options["source"],
+            options["target"],
+            options["recursive"],
+            options["jobs"],
             config,
-            checksum,
-            content_type,
-            _metadata(metadata),
+            options["checksum"],
+            options["content_type"],
+            _metadata(options["metadata"]),
+            move=move,
         ),
     )
 
 
-COMMANDS = [cp]
+@click.command()
+@_options
+def cp(settings: Settings, **options: Any) -> None:
+    """Copy SOURCE to TARGET: a local path or an s3://bucket/key URL on either side.
+
+    "-" is standard input (as SOURCE: a stream of any length, uploaded in parts) or
+    standard output (as TARGET: the object in order, verified)."""
+    _transfer(settings, False, **options)
+
+
+@click.command()
+@_options
+def mv(settings: Settings, **options: Any) -> None:
+    """Move SOURCE to TARGET: copy, then remove each source once its copy is done."""
+    _transfer(settings, True, **options)
+
+
+def _byte_range(text: str | None) -> tuple[int, int | None] | None:
+    """``"100-199"`` -> (100, 199); ``"100-"`` -> (100, None)."""
+    if text is None:
+        return None
+    first, dash, last = text.partition("-")
+    if dash and first.isdigit() and (not last or (last.isdigit() and int(last) >= int(first))):
+        return int(first), int(last) if last else None
+    raise click.BadParameter(
+        f"{text!r} is not a byte range like 0-99 or 100-", param_hint="--range"
+    )
+
+
+@click.command()
+@click.argument("url")
+@click.option("--range", "byte_range", help="Bytes FIRST-LAST (or FIRST-) only; not verified.")
+@click.option("--part-size", help="Range size (default: automatic, at most 8MiB).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, help="Ranges in flight.")
+@click.option(
+    "--require-checksum", is_flag=True, help="Fail an object without a checkable checksum."
+)
+@click.pass_obj
+def cat(
+    settings: Settings,
+    url: str,
+    byte_range: str | None,
+    part_size: str | None,
+    concurrency: int,
+    require_checksum: bool,
+) -> None:
+    """Write s3://bucket/key to standard output: ranges in parallel, in order,
+    verified against the stored checksum once written (then exit 1 if it differs)."""
+    bucket, key = parse_s3_url(url)
+    if not key:
+        raise click.UsageError(f"{url!r} names no object")
+    span = _byte_range(byte_range)
+    config = _config(part_size, concurrency, True, require_checksum)
+
+    async def main() -> None:
+        from .pipes import range_to_stdout, to_stdout
+
+        async with settings.client() as client:
+            if span is None:
+                await to_stdout(client, bucket, key, config)
+            else:
+                await range_to_stdout(client, bucket, key, *span)
+
+    run(settings, main())
+
+
+COMMANDS = [cp, mv, cat]

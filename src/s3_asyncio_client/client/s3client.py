@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Unpack
+from typing import IO, Any, Unpack
 
 from ..config import (
     Checksum,
@@ -43,7 +43,7 @@ from ..protocol.signing import presign_url
 from ..transport import StreamingResponse, Transport
 from ..transport.errors import protocol_edge, protocol_errors
 from ..transport.file_region import BufferPool
-from . import listing
+from . import deleting, listing
 from .capabilities import EndpointCapabilities
 from .multipart import MultipartUpload, create_upload
 
@@ -272,16 +272,16 @@ class S3Client:
         """Delete ``key``; deleting a missing key succeeds, as on S3."""
         await self._call(build.build_delete_object, bucket, key)
 
-    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> DeleteObjectsResult:
+    async def delete_objects(self, bucket: str, keys: deleting.Keys) -> DeleteObjectsResult:
         """Delete many keys, 1,000 per request; per-key failures are in ``errors``."""
-        keys = list(keys)
-        result = DeleteObjectsResult(deleted=[], errors=[])
-        for start in range(0, len(keys), 1000):
-            request = build.build_delete_objects(self.endpoint, bucket, keys[start : start + 1000])
-            page = parse.parse_delete_objects(await self._send(request, bucket))
-            result["deleted"] += page["deleted"]
-            result["errors"] += page["errors"]
-        return result
+        return await deleting.delete_objects(self, bucket, keys)
+
+    def delete_keys(
+        self, bucket: str, keys: deleting.Keys, *, concurrency: int = deleting.CONCURRENCY
+    ) -> AsyncIterator[deleting.DeleteBatch]:
+        """Delete any number of keys (an iterable, async too) in parallel batches with
+        bounded memory: one ``DeleteBatch`` per request (see client/deleting.py)."""
+        return deleting.delete_keys(self, bucket, keys, concurrency=concurrency)
 
     async def copy_object(
         self,
@@ -435,7 +435,7 @@ class S3Client:
         self,
         bucket: str,
         key: str,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | IO[bytes],
         *,
         config: TransferConfig | None = None,
         progress: Progress | None = None,
@@ -443,8 +443,8 @@ class S3Client:
         """Download to ``path`` with parallel ranged GETs, written in place into a
         temporary file beside it that is renamed only once complete and verified
         against the checksum the server keeps (S3IntegrityError if it disagrees).
-
-        On glibc this tunes malloc for the process once (see ``engine.allocator``)."""
+        A binary file object (stdout, a pipe) is written in order, no temporary file,
+        verified once written. On glibc this tunes malloc once (``engine.allocator``)."""
         return await download.download_file(
             self, bucket, key, path, config=config or TransferConfig(), progress=progress
         )
