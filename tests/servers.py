@@ -211,7 +211,7 @@ def s3_client(info: ServerInfo, *, endpoint_url: str | None = None, **options: A
         access_key=info.access_key,
         secret_key=info.secret_key,
         endpoint_url=endpoint_url or info.endpoint_url,
-        **options,
+        **{"region": info.region, **options},
     )
 
 

@@ -11,7 +11,8 @@
    has some; a profile named but not found is an error.
 4. Anonymous requests, region ``us-east-1``, AWS's endpoint for that region.
 
-Files are read once, when a client is made.
+Files are read once, when a client is made, and only if they can add something
+(a profile is named, or keys, region or endpoint are still missing).
 """
 
 from __future__ import annotations
@@ -70,9 +71,6 @@ def resolve_settings(
         given = "access_key" if access_key is not None else "secret_key"
         raise S3InvalidRequestError(f"{given} was given without its pair; give both or neither")
     named = profile or env.get("AWS_PROFILE")
-    files = _profile(named or "default", env)
-    if named and not files:
-        raise S3InvalidRequestError(f"profile {named!r} was not found")
     if bool(env.get("AWS_ACCESS_KEY_ID")) != bool(env.get("AWS_SECRET_ACCESS_KEY")):
         raise S3InvalidRequestError(
             "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set; set both or neither"
@@ -85,25 +83,26 @@ def resolve_settings(
         credentials = Credentials(
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
         )
-    elif files.get("aws_access_key_id") and files.get("aws_secret_access_key"):
+    region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    endpoint_url = endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+
+    # The files only when they can add something: a client given everything reads
+    # nothing (and makes no blocking call when made inside a coroutine).
+    files: dict[str, str] = {}
+    if named or credentials is None or not region or not endpoint_url:
+        files = _profile(named or "default", env)
+        if named and not files:
+            raise S3InvalidRequestError(f"profile {named!r} was not found")
+    if (
+        credentials is None
+        and files.get("aws_access_key_id")
+        and files.get("aws_secret_access_key")
+    ):
         credentials = Credentials(
             files["aws_access_key_id"],
             files["aws_secret_access_key"],
             files.get("aws_session_token"),
         )
-
-    region = (
-        region
-        or env.get("AWS_REGION")
-        or env.get("AWS_DEFAULT_REGION")
-        or files.get("region")
-        or "us-east-1"
-    )
-    endpoint_url = (
-        endpoint_url
-        or env.get("AWS_ENDPOINT_URL_S3")
-        or env.get("AWS_ENDPOINT_URL")
-        or files.get("endpoint_url")
-        or f"https://s3.{region}.amazonaws.com"
-    )
+    region = region or files.get("region") or "us-east-1"
+    endpoint_url = endpoint_url or files.get("endpoint_url") or f"https://s3.{region}.amazonaws.com"
     return Settings(credentials, region, endpoint_url)

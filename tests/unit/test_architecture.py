@@ -54,6 +54,8 @@ ALLOWED_EDGES: dict[str, frozenset[str]] = {
         {"exceptions", "config", "client/__init__", "sync/__init__", "protocol/lazy"}
     ),
     "testing": frozenset({"client/__init__", "server/__init__"}),
+    # A test aid on its own: the standard library only.
+    "loopcheck": frozenset(),
 }
 
 # Third-party packages, and the layers that may import them: a new dependency

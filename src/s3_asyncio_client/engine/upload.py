@@ -52,7 +52,7 @@ from ..protocol.limits import (
     stream_part_size,
 )
 from ..protocol.responses import PartInfo
-from ..transport.file_region import FileRegion, RandomAccess, in_thread
+from ..transport.file_region import FileRegion, RandomAccess, in_thread, open_in_thread
 from .fanout import complete_or_abort, fan_out, send_parts
 from .journal import Journal, JournalHeader, default_journal_dir
 from .ports import ObjectStore, UploadHandle, UploadResult
@@ -235,12 +235,11 @@ async def upload_file(
     job = _Job(store, bucket, key, config, content_type, metadata, given)
     if isinstance(source, str | os.PathLike):
         try:
-            fd = os.open(source, os.O_RDONLY)
+            fd, stat = await open_in_thread(source)
         except OSError as exc:
             raise S3InvalidRequestError(f"cannot read {str(source)!r}: {exc.strerror}") from None
         file = RandomAccess(fd, owned=True)
         try:
-            stat = os.fstat(fd)
             identity = (await in_thread(os.path.realpath, source), stat.st_mtime_ns)
 
             def unchanged() -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "RandomAccess",
     "digest_headers",
     "in_thread",
+    "open_in_thread",
 ]
 
 # 128 KiB: the 2 x max_concurrency buffers on the wire take 2 MiB instead of 16 (a
@@ -70,6 +71,29 @@ async def in_thread(fn: Callable[..., T], *args: Any, executor: Executor | None 
         while not future.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([future])
+        raise
+
+
+def _open_for_reading(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return fd, os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+async def open_in_thread(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """``path`` opened for reading, and its stat, in a worker thread (opening a file
+    can wait on the disk or a network file system: never on the event loop). If the
+    caller is cancelled meanwhile, the descriptor is closed once the thread ends."""
+    future = asyncio.get_running_loop().run_in_executor(None, _open_for_reading, path)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(
+            lambda done: None if done.exception() else os.close(done.result()[0])
+        )
         raise
 
 
