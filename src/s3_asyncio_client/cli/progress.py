@@ -85,6 +85,7 @@ class Reporter:
         self.live = enabled and not mode.quiet and sys.stderr.isatty()
         self._progress = _bars() if self.live else None
         self._total: TaskID | None = None
+        self._planned = 0  # files in the run, for the total bar's "k/N files"
         self.files = self.bytes = self.failed = 0
 
     @contextmanager
@@ -99,11 +100,27 @@ class Reporter:
             else:
                 with self._progress:
                     if files > 1:
-                        self._total = self._progress.add_task("total", total=total)
+                        self._planned = files
+                        self._total = self._progress.add_task(self._counted(), total=total)
                     yield self
         finally:
             if summary and files > 1:
                 self._summary(time.perf_counter() - start)
+
+    def _counted(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"total: {self.files}/{self._planned} files{failed}"
+
+    def _finished(self, task: TaskID | None) -> None:
+        """A file's bar, once it is done: in a run of several, it gives its place to
+        the next ones (a tree of thousands would fill the screen) and counts in the
+        total's "k/N files"."""
+        bars = self._progress
+        if bars is None or self._total is None:
+            return
+        if task is not None:
+            bars.remove_task(task)
+        bars.update(self._total, description=self._counted())
 
     def _summary(self, seconds: float) -> None:
         rate = self.bytes / max(seconds, 1e-9)
@@ -142,11 +159,13 @@ class Reporter:
             yield update
         except Exception:
             self.failed += 1
+            self._finished(task)
             raise
         elapsed = max(time.perf_counter() - start, 1e-9)
         done = state["done"]
         self.files += 1
         self.bytes += done
+        self._finished(task)
         fields = {**(record or {"file": label}), "bytes": done, "seconds": round(elapsed, 3)}
         if mode.json or not self.live:
             echo(
