@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from clirunner import S3AIO, cli_env, s3aio
-from faultproxy import FaultProxy, FaultRule, matching
-from polling import wait_until
+from clirunner import S3AIO, cli_env, killed_then_rerun, s3aio, stalling_parts
+from faultproxy import FaultProxy
 from servers import ServerInfo
 
 from s3_asyncio_client import Client
@@ -168,40 +166,12 @@ def test_killed_cp_resumes(local: ServerInfo, bucket_name: str, tmp_path: Path) 
     data = os.urandom(size)
     (tmp_path / "big.bin").write_bytes(data)
     s3aio(local, "mb", f"s3://{bucket_name}")
-    parts = matching("PUT", query_has="partNumber")
-    late = FaultRule(
-        "stall",
-        stall_seconds=60,
-        match=lambda m, p: parts(m, p) and any(f"partNumber={n}&" in p for n in (4, 5, 6)),
-    )
     env = cli_env(local, XDG_CACHE_HOME=str(tmp_path / "cache"))
-    with FaultProxy(local.endpoint_url, rules=[late]) as proxy:
-        command = [
-            *S3AIO,
-            "--endpoint-url",
-            proxy.url,
-            "cp",
-            "--concurrency",
-            "2",
-            str(tmp_path / "big.bin"),
-            f"s3://{bucket_name}/big.bin",
-        ]
-        first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        journals = tmp_path / "cache" / "s3-asyncio-client" / "uploads"
-
-        def three_parts_journaled() -> bool:
-            assert first.poll() is None, first.communicate()
-            lines = sum(len(p.read_text().splitlines()) for p in journals.glob("*.json"))
-            return lines >= 4  # the header and parts 1..3 (4..6 stall)
-
-        wait_until(three_parts_journaled, "parts 1 to 3 in the journal")
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=30)
-        proxy.set_rules([])
-        proxy.reset_stats()
-        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 0, second.stderr
-        resent = proxy.stats.request_bytes_forwarded
+    journals = tmp_path / "cache" / "s3-asyncio-client" / "uploads"
+    with FaultProxy(local.endpoint_url, rules=[stalling_parts(4, 5, 6)]) as proxy:
+        command = [*S3AIO, "--endpoint-url", proxy.url, "cp", "--concurrency", "2"]
+        command += [str(tmp_path / "big.bin"), f"s3://{bucket_name}/big.bin"]
+        resent = killed_then_rerun(command, env, journals, proxy)
     assert resent < size - 2 * part
     back = tmp_path / "back.bin"
     s3aio(local, "cp", f"s3://{bucket_name}/big.bin", str(back))
