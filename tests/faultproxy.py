@@ -42,6 +42,7 @@ Action = Literal[
     "status500",
     "status503slowdown",
     "stall",
+    "stall_body",
     "truncate",
     "drop_reply",
     "error_in_200",
@@ -116,8 +117,10 @@ class FaultRule:
 
     It fires on the first ``times`` matching requests (forever if None), each with
     ``probability``; the first rule that fires wins. ``stall_seconds`` is how long a
-    "stall" waits before forwarding (capped at 60 s); ``truncate_bytes`` is how much of
-    the body a "truncate" sends (default: half; an empty body is sent whole);
+    "stall" waits before forwarding (reading none of the request body meanwhile), or a
+    "stall_body" in the middle of the reply body (capped at 60 s); ``truncate_bytes``
+    is how much of the body a "truncate" sends, or a "stall_body" sends before it
+    pauses (default: half; an empty body is sent whole);
     ``rewrite`` is what a "rewrite" does to the whole upstream reply (a server that
     lies: a missing length, a changed ETag, a repeated continuation token). A
     "redirect" answers 307 TemporaryRedirect itself, to ``location(path_qs)`` (default:
@@ -437,11 +440,21 @@ class FaultProxy:
                 response.force_close()
         sent = 0
         flip = rule is not None and rule.action == "corrupt_reply"
+        pause_at: int | None = None  # a "stall_body": the body pauses after this many bytes
+        if rule is not None and rule.action == "stall_body":
+            pause_at = (
+                rule.truncate_bytes if rule.truncate_bytes is not None else (length or 0) // 2
+            )
         try:
             await response.prepare(request)
             async for chunk in upstream.content.iter_chunked(CHUNK):
                 if flip and chunk:  # one bit of the body's first byte, nothing else
                     chunk, flip = bytes([chunk[0] ^ 0x01]) + chunk[1:], False
+                if pause_at is not None and rule is not None and sent + len(chunk) >= pause_at:
+                    head, chunk = chunk[: pause_at - sent], chunk[pause_at - sent :]
+                    await response.write(head)
+                    sent, pause_at = sent + len(head), None
+                    await asyncio.sleep(min(max(rule.stall_seconds, 0.0), MAX_STALL))
                 if limit is not None:
                     chunk = chunk[: max(limit - sent, 0)]
                 if chunk:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .exceptions import (
     S3AccessDeniedError,
     S3ClientError,
+    S3ConditionalConflictError,
     S3ConflictError,
     S3ConnectionError,
     S3Error,
@@ -104,6 +105,7 @@ __all__ = [
     "S3AccessDeniedError",
     "S3Client",
     "S3ClientError",
+    "S3ConditionalConflictError",
     "S3ConflictError",
     "S3ConnectionError",
     "S3Error",

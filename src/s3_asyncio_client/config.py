@@ -115,10 +115,16 @@ class RetryConfig:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Timeouts:
-    """Seconds to wait: ``connect`` for a connection, ``read`` between two reads
-    of a reply (not for the whole reply: a large download may take as long as it
-    needs while bytes keep coming). CompleteMultipartUpload may take minutes on AWS,
-    but S3 sends whitespace meanwhile, so ``read`` still applies.
+    """Seconds to wait: ``connect`` for a connection; ``read`` is the stall timeout,
+    how long one attempt may go without a byte moving either way: between two reads
+    of the reply, from the end of the request body to the reply, and while the body
+    cannot go out (a server that stopped reading it; a byte counts once the peer
+    acknowledged it, so a slow link that keeps moving bytes never trips it). Not for
+    the whole transfer: a large one takes as long as it needs while bytes move. A
+    stalled attempt fails as S3TimeoutError ("no byte of the reply came for 60 s",
+    "no byte of the request body went out ...") and is retried like any timeout; a
+    download goes on from its first missing byte. CompleteMultipartUpload may take
+    minutes on AWS, but S3 sends whitespace meanwhile, so ``read`` still applies.
 
     Waiting for a free connection, when all of a client's ``max_connections`` are in
     use, is not timed: requests get connections first come, first served.
@@ -147,12 +153,19 @@ class TransferConfig:
     10,000 parts hold the file; an explicit size is raised the same way. It must be
     at least the endpoint's smallest part, ``S3Client(min_part_size=...)`` (5 MiB, as
     S3; lower it for servers that take smaller parts). A stream of unknown length
-    doubles its part size every 2,000 parts (8 MiB parts hold up to about 484 GiB). With
+    doubles its part size every 2,000 parts (8 MiB parts hold up to about 484 GiB);
+    its ``expected_size``, if known (as aws-cli's ``--expected-size``), sizes its parts
+    up front, and a ``part_size`` too small for it is refused before a byte is sent. With
     ``resume`` (the default), an interrupted upload of a file path keeps its parts
     and a small journal under ``journal_dir`` (default
     ``~/.cache/s3-asyncio-client/uploads``), and the same call later continues
     where it stopped. Until then the parts are stored, and billed: resume it, or
-    clean up with ``S3Client.abort_stale_uploads``.
+    clean up with ``S3Client.abort_stale_uploads``. Likewise a download to a file
+    path of more than ``multipart_threshold`` bytes keeps, when interrupted, its
+    partial file beside the target (``.NAME.ID.s3aio-part``) and a journal of the
+    ranges written and verified (default ``~/.cache/s3-asyncio-client/downloads``);
+    the same call fetches only the others (``skipped_bytes``), or starts over if the
+    object changed (``restarted``). ``resume=False``: a failed download leaves nothing.
 
     ``fsync`` (default True): a download is synced to disk before it takes the
     target's name, so a power cut cannot leave a complete-looking file whose bytes
@@ -172,8 +185,13 @@ class TransferConfig:
     journal_dir: str | None = None
     fsync: bool = True
     require_checksum: bool = False
+    expected_size: int | None = None
 
     def __post_init__(self) -> None:
+        _require(
+            self.expected_size is None or (_count(self.expected_size) and self.expected_size >= 0),
+            f"expected_size must be an int >= 0 or None, got {self.expected_size!r}",
+        )
         threshold, part, concurrency = (
             self.multipart_threshold,
             self.part_size,

@@ -10,6 +10,7 @@
     │   │   ├── S3NoSuchKeyError
     │   │   └── S3NoSuchUploadError
     │   ├── S3ConflictError              409: BucketNotEmpty, BucketAlreadyExists, ...
+    │   │   └── S3ConditionalConflictError   409 ConditionalRequestConflict
     │   └── S3PreconditionFailedError    412 / 304 on a conditional request
     ├── S3ServerError                    5xx, or a 200 reply whose body is <Error>
     │   ├── S3SlowDownError              503 SlowDown: throttled
@@ -32,6 +33,7 @@ from typing import Any
 __all__ = [
     "S3AccessDeniedError",
     "S3ClientError",
+    "S3ConditionalConflictError",
     "S3ConflictError",
     "S3ConnectionError",
     "S3Error",
@@ -146,8 +148,15 @@ class S3ConflictError(S3ClientError):
     """409: the bucket is not empty, already exists, or a concurrent write won."""
 
 
+class S3ConditionalConflictError(S3ConflictError):
+    """409 ConditionalRequestConflict: a conditional write (If-None-Match, If-Match)
+    met a concurrent write of the same key. A PUT or copy is sent again (as S3
+    advises) before this is raised; a multipart upload must be started over."""
+
+
 class S3PreconditionFailedError(S3ClientError):
-    """A conditional request (If-Match, If-None-Match, ...) did not hold."""
+    """A conditional request (If-Match, If-None-Match, ...) did not hold: on a write,
+    the key exists (If-None-Match: *) or has another ETag (If-Match)."""
 
 
 class S3ServerError(S3Error):

@@ -12,6 +12,11 @@ connected to it. Buckets persist for the session: use unique names. The server r
 with ``durable=False`` (no fsync): its data lives as long as the session, so a power
 cut has nothing worth keeping, and tests should not wait on the disk.
 
+After ``os.fork()`` (multiprocessing's "fork" start method, forking test runners) a
+child may use both: the server goes on serving from the parent's thread, and the
+client opens connections of its own in the child (in the child's event loop, e.g.
+``asyncio.run``), leaving the parent's alone.
+
 Importing this module stays cheap (pytest loads it in every run of anyone who installs
 us): the server and client are imported only when a fixture is used.
 """

@@ -130,6 +130,7 @@ class FakeUpload:
         self.upload_id, self.checksum = upload_id, checksum
         self._parts: dict[int, PartInfo] = {}
         self._state = "open"
+        self.conditions: dict[str, str] = {}  # the fake does not enforce them
 
     @property
     def is_open(self) -> bool:
@@ -376,6 +377,7 @@ class FakeStore:
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
         checksum: object = "auto",  # the fake keeps its own algorithm
+        **conditions: str | None,  # the fake does not enforce them
     ) -> PutResult:
         async with self.request("put", len(data)):
             body = self.read(data)
@@ -447,7 +449,7 @@ class FakeStore:
             yield FakeReply(status, headers, body, self.piece)
 
     async def copy_object(
-        self, source_bucket: str, source_key: str, bucket: str, key: str
+        self, source_bucket: str, source_key: str, bucket: str, key: str, **conditions: str | None
     ) -> CopyResult:
         async with self.request("copy"):
             source = self.stored(source_bucket, source_key)
@@ -465,6 +467,7 @@ class FakeStore:
         metadata: Mapping[str, str] | None = None,
         checksum: object = "auto",  # the fake keeps its own algorithm
         checksum_type: object = None,
+        **conditions: str | None,
     ) -> FakeUpload:
         async with self.request("create"):
             self._ids += 1

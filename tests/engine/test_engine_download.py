@@ -19,7 +19,7 @@ from s3_asyncio_client.exceptions import S3IntegrityError, S3PreconditionFailedE
 pytestmark = pytest.mark.unit
 
 MiB = 1024 * 1024
-SETTINGS = TransferConfig(max_concurrency=3, fsync=False)
+SETTINGS = TransferConfig(max_concurrency=3, fsync=False, resume=False)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -73,7 +73,7 @@ async def test_a_composite_object_s_ranges_follow_its_parts(tmp_path: Path) -> N
     data = os.urandom(19 * MiB)
     sizes = [7 * MiB, 7 * MiB, 5 * MiB]
     store.add_object("b", "k", data, part_sizes=sizes)
-    settings = TransferConfig(part_size=5 * MiB, max_concurrency=2, fsync=False)
+    settings = TransferConfig(part_size=5 * MiB, max_concurrency=2, fsync=False, resume=False)
     result = await download_file(store, "b", "k", tmp_path / "out", config=settings)
     spans = store.requests("get")
     assert not any(crosses_a_boundary(span, sizes) for span in spans)

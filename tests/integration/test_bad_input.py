@@ -20,6 +20,7 @@ from s3_asyncio_client import (
     S3InvalidRequestError,
     S3NoSuchBucketError,
     S3NoSuchUploadError,
+    TransferConfig,
 )
 
 MiB = 1024 * 1024
@@ -197,3 +198,22 @@ async def test_a_closed_client_refuses_work_instead_of_leaking_a_pool(
         access_key=seaweedfs.access_key, secret_key=seaweedfs.secret_key, endpoint_url=proxy.url
     ) as other:
         await MultipartUpload(other, bucket_name, "obj", mpu.upload_id).abort()
+
+
+async def test_a_stream_too_long_for_its_part_size_is_refused_before_a_byte(
+    client: S3Client, proxy: FaultProxy
+) -> None:
+    """A stream of unknown length whose expected size would need more than 10,000
+    parts at the part size given is refused before it is read or anything is sent,
+    naming the part size that would do."""
+    consumed = []
+
+    async def stream() -> AsyncIterator[bytes]:
+        consumed.append(True)
+        yield b"x"
+
+    config = TransferConfig(part_size=8 * MiB, expected_size=5 * 1024**4)
+    with pytest.raises(S3InvalidRequestError, match=r"use part_size=\d+ or more"):
+        await client.upload_file("bucket", "key", stream(), config=config)
+    assert consumed == []
+    assert _requests(proxy) == 0

@@ -3,13 +3,14 @@ and ``--json``: run as a subprocess against the embedded server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
 import pytest
 from clirunner import pipeline, s3aio
-from servers import ServerInfo
+from servers import ServerInfo, s3_client
 
 MiB = 1024 * 1024
 
@@ -230,3 +231,28 @@ def test_a_closed_pipe_ends_the_output_quietly(
     out = pipeline(local, f"$S3AIO rm --dryrun -r {many} | head -c 10", check=False)
     assert (out.returncode, out.stdout, out.stderr) == (141, b"(dryrun) d", b"")
     assert len(keys(local, url)) == 4
+
+
+def test_rm_and_rb_delete_thousands_as_they_list(local: ServerInfo, bucket_name: str) -> None:
+    """2,500 keys: ``rm -r`` lists and deletes them in batches of 1,000 (three
+    DeleteObjects, several at once); ``rb --force`` empties and removes a bucket."""
+
+    async def fill(count: int) -> None:
+        async with s3_client(local, max_connections=64) as client:
+            await client.create_bucket(bucket_name)
+            slots = asyncio.Semaphore(64)
+
+            async def put(number: int) -> None:
+                async with slots:
+                    await client.put_object(bucket_name, f"d/{number:05d}", b"x")
+
+            await asyncio.gather(*(put(n) for n in range(count)))
+
+    asyncio.run(fill(2500))
+    out = s3aio(local, "rm", "-r", f"s3://{bucket_name}/d/")
+    assert out.stdout == f"deleted 2500 objects under s3://{bucket_name}/d/\n"
+    assert keys(local, f"s3://{bucket_name}") == []
+    s3aio(local, "rb", f"s3://{bucket_name}")
+    asyncio.run(fill(1500))
+    s3aio(local, "rb", "--force", f"s3://{bucket_name}")
+    assert bucket_name not in s3aio(local, "ls").stdout

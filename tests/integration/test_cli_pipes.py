@@ -138,6 +138,14 @@ def test_failures_fail_the_pipeline(local: ServerInfo, bucket_name: str, tmp_pat
     assert b"names no object" in nokey.stderr
     tree = pipeline(local, f"echo hi | $S3AIO cp -r - s3://{bucket_name}/k", check=False)
     assert tree.returncode == 2
+    # A stream too long for 10,000 parts at the part size given: refused, naming the
+    # part size to use, before anything is sent.
+    small = f"--part-size 5MiB --expected-size 5TiB s3://{bucket_name}/huge"
+    huge = pipeline(local, f"echo hi | $S3AIO cp - {small}", check=False)
+    assert huge.returncode == 1
+    assert b"needs more than 10,000 parts from part_size=5242880: use part_size=" in huge.stderr
+    assert uploads_in_progress(local, bucket_name) == []
+    assert s3aio(local, "ls", f"s3://{bucket_name}/").stdout == ""
 
 
 def test_a_failed_stream_upload_is_aborted_and_exits_1(

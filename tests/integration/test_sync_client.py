@@ -129,7 +129,8 @@ def test_abandoned_chunk_iterator_releases_its_stream(client: Client, bucket: Bu
 
     portal = client._runner.portal
     obj = bucket.object("abandon.bin")
-    obj.put_content(os.urandom(2 * MiB))
+    # More than a reader holds ahead (4 MiB): its task is still reading when counted.
+    obj.put_content(os.urandom(12 * MiB))
     reader = obj.get_reader()
     reader.chunk_size = 64 * 1024
     chunks = iter(reader)

@@ -22,6 +22,7 @@ from s3_asyncio_client.protocol.limits import (
     check_text,
     part_count,
     plan_part_size,
+    stream_base,
     stream_capacity,
     stream_part_size,
 )
@@ -211,3 +212,16 @@ def test_stream_parts_double_every_2000_and_stop_at_5_gib() -> None:
     assert stream_part_size(4 * GiB, 2001) == MAX_PART_SIZE
     assert stream_capacity(8 * MiB) == 2000 * (8 + 16 + 32 + 64 + 128) * MiB  # ~484 GiB
     assert stream_capacity(1, max_parts=9_999) == 62_000 - 16
+
+
+def test_stream_base_sizes_parts_for_the_expected_size() -> None:
+    capacity = stream_capacity(1)  # 62,000 bytes from 1-byte parts
+    assert stream_base(None, None, MAX_PARTS, MIN_PART_SIZE) == 8 * MiB
+    assert stream_base(None, 10 * GiB, MAX_PARTS, MIN_PART_SIZE) == 8 * MiB
+    assert stream_base(None, 1000 * GiB, MAX_PARTS, MIN_PART_SIZE) == -(-1000 * GiB // capacity)
+    assert stream_base(6 * MiB, 300 * GiB, MAX_PARTS, MIN_PART_SIZE) == 6 * MiB
+    least = -(-5 * TiB // capacity)
+    message = f"a stream of {5 * TiB:,} bytes needs more than 10,000 parts from part_size="
+    with pytest.raises(LocalProtocolError, match=f"{message}{8 * MiB}: use part_size={least}"):
+        stream_base(8 * MiB, 5 * TiB, MAX_PARTS, MIN_PART_SIZE)
+    assert stream_capacity(least) >= 5 * TiB

@@ -6,23 +6,24 @@ command line (``--help``) loads neither asyncio nor the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import click
 
-from ..exceptions import S3Error, S3InvalidRequestError
+from ..exceptions import S3Error, S3InvalidRequestError, S3PreconditionFailedError
 from . import Settings, describe, parse_s3_url
 from .moving import remove_empty_folders, removing_source
 from .output import Incomplete, echo, mode
 from .pipes import from_stdin, to_stdout
-from .progress import Reporter
+from .progress import Reporter, human_size
 
 if TYPE_CHECKING:
-    from ..client import ObjectSummary, S3Client
+    from ..client import ObjectSummary, S3Client, TransferResult, WriteConditions
     from ..config import TransferConfig
 
 __all__ = ["copy"]
@@ -56,9 +57,11 @@ class _Copier:
         reporter: Reporter,
         content_type: str | None,
         metadata: dict[str, str] | None,
+        conditions: WriteConditions | None = None,
     ) -> None:
         self.client, self.config, self.reporter = client, config, reporter
         self.content_type, self.metadata = content_type, metadata
+        self.conditions: WriteConditions = conditions or {}
 
     async def upload(
         self, path: Path, bucket: str, key: str, extra: dict[str, str] | None = None
@@ -67,7 +70,8 @@ class _Copier:
         content_type = self.content_type or mimetypes.guess_type(path.name)[0]
         size = (await asyncio.to_thread(path.stat)).st_size
         metadata = {**(self.metadata or {}), **extra} if extra else self.metadata
-        with self.reporter.file(*_line(str(path), f"s3://{bucket}/{key}", size)) as progress:
+        line = _line(str(path), f"s3://{bucket}/{key}", size)
+        with self.reporter.file(*line) as progress, self._refused(bucket, key):
             await self.client.upload_file(
                 bucket,
                 key,
@@ -76,6 +80,7 @@ class _Copier:
                 progress=progress,
                 content_type=content_type,
                 metadata=metadata,
+                **self.conditions,
             )
 
     async def download(
@@ -83,18 +88,49 @@ class _Copier:
     ) -> None:
         """``mtime_ns``: the file's modification time to set once it is whole."""
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        with self.reporter.file(*_line(f"s3://{bucket}/{key}", str(path), None)) as progress:
-            await self.client.download_file(
+        source = f"s3://{bucket}/{key}"
+        with self.reporter.file(*_line(source, str(path), None)) as progress:
+            result = await self.client.download_file(
                 bucket, key, path, config=self.config, progress=progress
             )
+            _resumed(source, str(path), result)
         if mtime_ns is not None:
             await asyncio.to_thread(os.utime, path, ns=(mtime_ns, mtime_ns))
 
     async def copy(self, bucket: str, key: str, to_bucket: str, to_key: str) -> None:
         line = _line(f"s3://{bucket}/{key}", f"s3://{to_bucket}/{to_key}", None)
-        with self.reporter.file(*line) as progress:
-            result = await self.client.copy_file(bucket, key, to_bucket, to_key, config=self.config)
+        with self.reporter.file(*line) as progress, self._refused(to_bucket, to_key):
+            result = await self.client.copy_file(
+                bucket, key, to_bucket, to_key, config=self.config, **self.conditions
+            )
             progress(result["size"], result["size"])
+
+    @contextlib.contextmanager
+    def _refused(self, bucket: str, key: str) -> Iterator[None]:
+        """A 412 said in the words of the option that asked for it."""
+        try:
+            yield
+        except S3PreconditionFailedError as error:
+            wanted = self.conditions.get("if_match")
+            why = "exists (--no-overwrite)" if wanted is None else f"does not have ETag {wanted}"
+            error.message = f"s3://{bucket}/{key} {why}: not written"
+            raise
+
+
+def _resumed(source: str, target: str, result: TransferResult) -> None:
+    """Say that a download continued an interrupted one, or had to start over."""
+    record: dict[str, object] = {"source": source, "target": target}
+    if result.get("restarted"):
+        echo(
+            f"{source} changed since its download to {target} was interrupted: started over",
+            record={**record, "status": "restarted"},
+        )
+    elif skipped := result["skipped_bytes"]:
+        echo(
+            f"{target}: resumed, {human_size(skipped)} of {human_size(result['size'])} "
+            "were already downloaded",
+            record={**record, "status": "resumed", "skipped_bytes": skipped},
+        )
 
 
 def _line(source: str, target: str, size: int | None) -> tuple[str, int | None, dict[str, str]]:
@@ -151,21 +187,24 @@ async def copy(
     content_type: str | None,
     metadata: dict[str, str] | None,
     move: bool = False,
+    conditions: WriteConditions | None = None,
 ) -> None:
     """``cp`` (with ``move``: ``mv``) of SOURCE to TARGET, ``-`` being standard
-    input or output; a tree with ``recursive``."""
+    input or output; a tree with ``recursive``; ``conditions`` on every write."""
     options = {} if checksum == "auto" else {"checksum": None if checksum == "none" else checksum}
     async with settings.client(
         max_connections=max(32, jobs * config.max_concurrency), **options
     ) as client:
         reporter = Reporter(settings.progress)
-        copier = _Copier(client, config, reporter, content_type, metadata)
+        copier = _Copier(client, config, reporter, content_type, metadata, conditions)
         remote_source, remote_target = source.startswith("s3://"), target.startswith("s3://")
         if not remote_source and not remote_target:
             raise click.UsageError("one of SOURCE and TARGET must be an s3:// URL")
         if "-" in (source, target):
-            if recursive or move:
-                raise click.UsageError("'-' (standard input or output) is one object: cp only")
+            if recursive or move or conditions:
+                raise click.UsageError(
+                    "'-' (standard input or output) is one object, without conditions: cp only"
+                )
             await _pipe(client, source, target, config, reporter, content_type, metadata)
             return
         work: list[tuple[object, ...]] = []

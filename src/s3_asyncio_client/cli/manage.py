@@ -94,33 +94,37 @@ def rm(settings: Settings, urls: tuple[str, ...], recursive: bool, dryrun: bool)
         raise click.UsageError("give a key, or --recursive for a prefix")
 
     async def remove(client: S3Client, bucket: str, key: str) -> list[tuple[str, str]]:
-        """Delete one URL's objects; the keys that could not be, and why."""
-        if recursive:
-            keys = [o["key"] async for o in client.iter_objects(bucket, prefix=key or None)]
-        else:
+        """Delete one URL's objects; the keys that could not be, and why. A prefix is
+        listed and deleted as it is listed (1,000 keys a request, several at once):
+        memory stays flat whatever the number of keys."""
+        if not recursive:
             await client.head_object(bucket, key)  # a clear error if it is not there
-            keys = [key]
+            url = f"s3://{bucket}/{key}"
+            if dryrun:
+                echo(f"(dryrun) delete: {url}", record={"url": url, "status": "dryrun"})
+            else:
+                await client.delete_object(bucket, key)
+                echo(f"deleted {url}", record={"url": url, "status": "deleted"})
+            return []
+        listed = (o["key"] async for o in client.iter_objects(bucket, prefix=key or None))
         if dryrun:
-            for name in keys:
+            async for name in listed:
                 url = f"s3://{bucket}/{name}"
                 echo(f"(dryrun) delete: {url}", record={"url": url, "status": "dryrun"})
             return []
-        if not recursive:
-            await client.delete_object(bucket, key)
-            url = f"s3://{bucket}/{key}"
-            echo(f"deleted {url}", record={"url": url, "status": "deleted"})
-            return []
-        outcome = await client.delete_objects(bucket, keys) if keys else None
-        deleted = outcome["deleted"] if outcome else []
-        errors = outcome["errors"] if outcome else []
-        if mode.json:
-            for name in deleted:
-                echo(name, record={"url": f"s3://{bucket}/{name}", "status": "deleted"})
-        else:
-            echo(f"deleted {len(deleted)} objects under s3://{bucket}/{key}")
-        return [
-            (f"s3://{bucket}/{e['key']}", f"{e['code']}: {e.get('message', '')}") for e in errors
-        ]
+        deleted, failures = 0, []
+        async for batch in client.delete_keys(bucket, listed):
+            deleted += batch.succeeded
+            if mode.json:
+                for name in batch.deleted:
+                    echo(name, record={"url": f"s3://{bucket}/{name}", "status": "deleted"})
+            failures += [
+                (f"s3://{bucket}/{e['key']}", f"{e['code']}: {e.get('message', '')}")
+                for e in batch.errors
+            ]
+        if not mode.json:
+            echo(f"deleted {deleted} objects under s3://{bucket}/{key}")
+        return failures
 
     async def main() -> None:
         failures: list[tuple[str, str]] = []
@@ -165,9 +169,15 @@ def rb(settings: Settings, url: str, force: bool) -> None:
         async with settings.client() as client:
             if force:
                 await client.abort_stale_uploads(bucket, older_than=timedelta(days=-1))
-                keys = [o["key"] async for o in client.iter_objects(bucket)]
-                if keys:
-                    await client.delete_objects(bucket, keys)
+                listed = (o["key"] async for o in client.iter_objects(bucket))
+                async for batch in client.delete_keys(bucket, listed):
+                    if batch.errors:
+                        first = batch.errors[0]
+                        raise S3Error(
+                            f"{len(batch.errors)} objects could not be deleted, e.g. "
+                            f"{first['key']!r}: {first['code']}",
+                            bucket=bucket,
+                        )
             await client.delete_bucket(bucket)
             echo(f"removed bucket s3://{bucket}", record={"bucket": bucket, "status": "removed"})
 

@@ -1,9 +1,10 @@
 """``s3aio cp | mv | cat``: local to S3, S3 to local, S3 to S3; one file or a whole
 tree; standard input and output as ``-``.
 
-An interrupted upload resumes when the same command runs again (the transfer
-engine's journal). Trees are copied a few files at a time (``--jobs``), each file
-with ``--concurrency`` parts in flight. This module parses the command; ``copying``
+An interrupted upload or download resumes when the same command runs again (the
+transfer engine's journals); a download says so, and how much it did not fetch
+again. Trees are copied a few files at a time (``--jobs``), each file with
+``--concurrency`` parts in flight. This module parses the command; ``copying``
 does the copy.
 """
 
@@ -18,6 +19,7 @@ from . import Settings, parse_s3_url, run
 from .progress import parse_size
 
 if TYPE_CHECKING:
+    from ..client import WriteConditions
     from ..config import TransferConfig
 
 __all__ = ["COMMANDS"]
@@ -41,6 +43,10 @@ def _options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("-r", "--recursive", is_flag=True, help="A directory or a prefix."),
         click.option("--part-size", help="Part size, e.g. 8MiB (default: automatic)."),
         click.option(
+            "--expected-size",
+            help="Size of standard input, e.g. 200GiB, if known: sizes its parts up front.",
+        ),
+        click.option(
             "--concurrency", type=click.IntRange(1, 256), default=8, help="Parts in flight."
         ),
         click.option(
@@ -55,12 +61,24 @@ def _options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--content-type", help="Content type (default: guessed from the name)."),
         click.option("--metadata", multiple=True, help="NAME=VALUE user metadata; repeatable."),
         click.option(
-            "--no-resume", is_flag=True, help="Abort a failed upload instead of keeping it."
+            "--no-resume",
+            is_flag=True,
+            help="Abort a failed upload, remove a failed download's partial file.",
         ),
         click.option(
             "--require-checksum",
             is_flag=True,
             help="Fail a download the server keeps no checkable checksum for.",
+        ),
+        click.option(
+            "--no-overwrite",
+            is_flag=True,
+            help="Write no S3 object that exists (If-None-Match: *); exit 1 if one does.",
+        ),
+        click.option(
+            "--if-match",
+            metavar="ETAG",
+            help="Replace the S3 object only if its ETag is still ETAG (one object).",
         ),
         click.pass_obj,
     ]
@@ -69,26 +87,25 @@ def _options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _config(part_size: str | None, concurrency: int, resume: bool, require: bool) -> TransferConfig:
+def _config(options: dict[str, Any]) -> TransferConfig:
     from ..config import TransferConfig
 
+    part_size, expected = options["part_size"], options.get("expected_size")
+    if expected and options.get("source") != "-":
+        raise click.UsageError("--expected-size is for standard input (SOURCE -)")
     return TransferConfig(
         part_size=parse_size(part_size) if part_size else None,
-        max_concurrency=concurrency,
-        resume=resume,
-        require_checksum=require,
+        max_concurrency=options["concurrency"],
+        resume=not options["no_resume"],
+        require_checksum=options["require_checksum"],
+        expected_size=parse_size(expected) if expected else None,
     )
 
 
 def _transfer(settings: Settings, move: bool, **options: Any) -> None:
     from .copying import copy
 
-    config = _config(
-        options["part_size"],
-        options["concurrency"],
-        not options["no_resume"],
-        options["require_checksum"],
-    )
+    config = _config(options)
     run(
         settings,
         copy(
@@ -102,8 +119,31 @@ def _transfer(settings: Settings, move: bool, **options: Any) -> None:
             options["content_type"],
             _metadata(options["metadata"]),
             move=move,
+            conditions=_conditions(options),
         ),
     )
+
+
+def _conditions(options: dict[str, Any]) -> WriteConditions:
+    """``--no-overwrite`` / ``--if-match``, checked before anything runs."""
+    from ..client import check_conditions
+    from ..exceptions import S3InvalidRequestError
+
+    etag = options["if_match"]
+    if etag is not None and options["recursive"]:
+        raise click.UsageError("--if-match names one object's ETag: not with --recursive")
+    if (etag is not None or options["no_overwrite"]) and not options["target"].startswith("s3://"):
+        raise click.UsageError("--if-match and --no-overwrite apply to an s3:// TARGET")
+    conditions: WriteConditions = {}
+    if options["no_overwrite"]:
+        conditions["if_none_match"] = "*"
+    if etag is not None:
+        conditions["if_match"] = etag
+    try:
+        check_conditions(**conditions)
+    except S3InvalidRequestError as exc:
+        raise click.BadParameter(exc.message, param_hint="--if-match/--no-overwrite") from None
+    return conditions
 
 
 @click.command()
@@ -158,7 +198,14 @@ def cat(
     if not key:
         raise click.UsageError(f"{url!r} names no object")
     span = _byte_range(byte_range)
-    config = _config(part_size, concurrency, True, require_checksum)
+    config = _config(
+        {
+            "part_size": part_size,
+            "concurrency": concurrency,
+            "no_resume": False,
+            "require_checksum": require_checksum,
+        }
+    )
 
     async def main() -> None:
         from .pipes import range_to_stdout, to_stdout

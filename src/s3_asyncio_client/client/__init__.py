@@ -12,11 +12,13 @@ with an object's stored checksum, without downloading it (``compare_file``,
 from ..engine.compare import Comparison, compare_file, compare_objects
 from ..engine.upload import TransferResult
 from ..protocol.http import Body
+from ..protocol.preconditions import WriteConditions
 from ..protocol.responses import ListObjectsPage, ObjectInfo, ObjectSummary, PartInfo, PutResult
 from ..transport import StreamingResponse
 from .capabilities import EndpointCapabilities
-from .checks import check_bucket, check_key, check_part_number
+from .checks import check_bucket, check_conditions, check_key, check_part_number
 from .multipart import MultipartUpload, UploadResult
+from .presigned import PresignedPart, PresignedRequest, PresignedUpload
 from .s3client import Checksum, GetObjectResult, S3Client
 
 __all__ = [
@@ -30,12 +32,17 @@ __all__ = [
     "ObjectInfo",
     "ObjectSummary",
     "PartInfo",
+    "PresignedPart",
+    "PresignedRequest",
+    "PresignedUpload",
     "PutResult",
     "S3Client",
     "StreamingResponse",
     "TransferResult",
     "UploadResult",
+    "WriteConditions",
     "check_bucket",
+    "check_conditions",
     "check_key",
     "check_part_number",
     "compare_file",

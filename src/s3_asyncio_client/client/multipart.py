@@ -9,6 +9,7 @@ Rules:
 3. If the reply to CompleteMultipartUpload is lost and the retry finds the upload
    gone (NoSuchUpload), the object is checked: same multipart ETag (or, where the
    ETag cannot be predicted, same size and part count) means the upload succeeded.
+   A conditional Complete meeting NoSuchUpload or 412 needs the exact ETag.
 4. Once completed or aborted, the handle refuses further use.
 """
 
@@ -26,13 +27,16 @@ from ..exceptions import (
     S3InvalidPartError,
     S3InvalidRequestError,
     S3NoSuchUploadError,
+    S3PreconditionFailedError,
 )
 from ..protocol import requests as build
 from ..protocol import responses as parse
 from ..protocol.checksums import multipart_etag
 from ..protocol.limits import check_part_number, check_text
+from ..protocol.preconditions import write_conditions
 from ..protocol.responses import CompleteResult, PartInfo
 from ..transport.errors import protocol_edge
+from .conditions import check_before_upload, written_by_us
 from .listing import Pages
 
 if TYPE_CHECKING:
@@ -54,7 +58,8 @@ class MultipartUpload:
     (another process, or another gateway of the same store, may have sent them), so
     that the object is never assembled from only the parts this handle sent.
     ``checksum`` must be the algorithm the upload was created with: by default the
-    client's, as ``create_multipart_upload`` uses.
+    client's, as ``create_multipart_upload`` uses. ``conditions`` are the headers
+    (``if-none-match``/``if-match``) that ``complete()`` sends unless given its own.
 
     An upload that is neither completed nor aborted keeps its parts stored, and
     billed, on the server.
@@ -79,6 +84,7 @@ class MultipartUpload:
         self._parts: dict[int, PartInfo] = {}
         self._state = "open"
         self._parts_known = False  # True once created here, restored or listed
+        self.conditions: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return (
@@ -268,11 +274,16 @@ class MultipartUpload:
                 )
         return parts
 
-    async def complete(self) -> UploadResult:
-        """Assemble the parts, in part-number order, into the object.
+    async def complete(
+        self, *, if_none_match: str | None = None, if_match: str | None = None
+    ) -> UploadResult:
+        """Assemble the parts, in part-number order, into the object; only if the key
+        does not exist (``if_none_match="*"``) or has ETag ``if_match``, when given
+        (else ``conditions``): S3PreconditionFailedError otherwise.
 
         Returns ``{"etag", "location", "bucket", "key", "parts_count", "size"}``.
         """
+        conditions = write_conditions(if_none_match, if_match) or self.conditions
         self._check_open()
         if not self._parts_known:  # attached without a checkpoint: the server knows
             for listed in await self.list_parts():
@@ -293,14 +304,28 @@ class MultipartUpload:
             [(p["part_number"], p["etag"]) for p in parts],
             checksums=checksums,
         )
+        request.headers.update(conditions)
         size = sum(p["size"] for p in parts)
         try:
             response = await self.client._send(request, self.bucket, self.key)
             result = parse.parse_complete_multipart_upload(response)
-        except S3NoSuchUploadError:
-            result = await self._completed_already(parts, size)
+        except (S3NoSuchUploadError, S3PreconditionFailedError) as exc:
+            if conditions:
+                result = await self._ours_or_raise(parts, exc)
+            elif isinstance(exc, S3NoSuchUploadError):
+                result = await self._completed_already(parts, size)
+            else:
+                raise
         self._state = "completed"
         return UploadResult(**result, parts_count=len(parts), size=size)
+
+    async def _ours_or_raise(self, parts: list[PartInfo], error: S3Error) -> CompleteResult:
+        """After NoSuchUpload or 412 on a conditional complete: is the object the one
+        an earlier, lost attempt made? (rule 3) If not, the error stands."""
+        etag = await written_by_us(self.client, self.bucket, self.key, (p["etag"] for p in parts))
+        if etag is None:
+            raise error
+        return CompleteResult(etag=etag, location=None, bucket=self.bucket, key=self.key)
 
     async def _completed_already(self, parts: list[PartInfo], size: int) -> CompleteResult:
         """After NoSuchUpload on complete: did an earlier attempt succeed? (rule 3)"""
@@ -344,12 +369,14 @@ async def create_upload(
     key: str,
     content_type: str | None,
     metadata: Mapping[str, str] | None,
-    *,
     checksum: Checksum,
     kind: ChecksumType | None,
+    conditions: Mapping[str, str] | None = None,
 ) -> MultipartUpload:
     """``S3Client.create_multipart_upload``: the client's checksum and type unless
-    the call names its own (an algorithm named alone gets the store's default type)."""
+    the call names its own (an algorithm named alone gets the store's default type);
+    ``conditions`` are checked first and kept for ``complete()``."""
+    await check_before_upload(client, bucket, key, conditions or {})
     kind = kind or (client.checksum_type if checksum == "auto" else None)
     algorithm = choose_checksum(client.checksum, checksum, kind)
     if algorithm == "crc64nvme":
@@ -368,4 +395,5 @@ async def create_upload(
     upload_id = parse.parse_create_multipart_upload(response)
     upload = MultipartUpload(client, bucket, key, upload_id, checksum=algorithm)
     upload._parts_known = True  # a new upload: every part goes through this handle
+    upload.conditions = dict(conditions or {})
     return upload

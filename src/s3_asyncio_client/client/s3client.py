@@ -28,7 +28,8 @@ from ..protocol.addressing import Endpoint
 from ..protocol.checksums import default_algorithm
 from ..protocol.http import Body, HttpRequest, HttpResponse
 from ..protocol.lengths import parse_body_span
-from ..protocol.limits import MAX_PRESIGN_EXPIRES, MIN_PART_SIZE, check_bucket, check_int, check_key
+from ..protocol.limits import MIN_PART_SIZE, check_int
+from ..protocol.preconditions import WriteConditions, write_conditions
 from ..protocol.responses import (
     BucketInfo,
     CopyResult,
@@ -39,13 +40,14 @@ from ..protocol.responses import (
     PutResult,
     UploadInfo,
 )
-from ..protocol.signing import presign_url
 from ..transport import StreamingResponse, Transport
 from ..transport.errors import protocol_edge, protocol_errors
 from ..transport.file_region import BufferPool
 from . import deleting, listing
 from .capabilities import EndpointCapabilities
+from .conditions import send_write
 from .multipart import MultipartUpload, create_upload
+from .presigned import Presigning
 
 __all__ = ["Checksum", "GetObjectResult", "S3Client"]
 
@@ -55,7 +57,7 @@ class GetObjectResult(ObjectInfo):
 
 
 @protocol_edge  # the protocol layer's errors become S3Errors here
-class S3Client:
+class S3Client(Presigning):
     """An asyncio S3 client. Use it as ``async with S3Client(...) as client:``.
 
     Connection settings: a ``ConnectionConfig`` as ``connection``, or its fields as
@@ -189,9 +191,12 @@ class S3Client:
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
         checksum: Checksum = "auto",
+        **conditions: Unpack[WriteConditions],
     ) -> PutResult:
         """Store ``data`` (up to 5 GiB) at ``key`` in one request; ``{"etag": ...}``. The
-        server verifies its ``checksum`` (default: the client's); the reply is checked."""
+        server verifies its ``checksum`` (default: the client's); the reply is checked.
+        ``if_none_match="*"``/``if_match=etag``: see protocol/preconditions.py."""
+        headers = write_conditions(**conditions)
         check_data(data)
         algorithm = choose_checksum(self.checksum, checksum)
         request = build.build_put_object(
@@ -205,7 +210,9 @@ class S3Client:
             content_md5=self.capabilities.checksums_ignored,
             digest_headers=await integrity.digest_headers(self, data, algorithm),
         )
-        response = await self._send(request, bucket, key, on_sent=on_sent)
+        response = await send_write(
+            self, request, bucket, key, headers, size=len(data), on_sent=on_sent
+        )
         await integrity.verify_stored(self, request, response, key=key)
         return parse.parse_put_object(response)
 
@@ -292,8 +299,11 @@ class S3Client:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> CopyResult:
-        """Server-side copy (up to 5 GiB); new metadata replaces the source's."""
+        """Server-side copy (up to 5 GiB); new metadata replaces the source's; the
+        destination's conditions as ``put_object``."""
+        headers = write_conditions(**conditions)
         request = build.build_copy_object(
             self.endpoint,
             source_bucket,
@@ -303,7 +313,7 @@ class S3Client:
             content_type=content_type,
             metadata=metadata,
         )
-        return parse.parse_copy_object(await self._send(request, bucket, key))
+        return parse.parse_copy_object(await send_write(self, request, bucket, key, headers))
 
     async def list_objects(
         self,
@@ -347,26 +357,6 @@ class S3Client:
         ``delimiter``, its common prefixes; continuation tokens are followed."""
         return listing.iter_object_pages(self, bucket, prefix=prefix, delimiter=delimiter)
 
-    def generate_presigned_url(
-        self, method: str, bucket: str, key: str, *, expires_in: int = 3600
-    ) -> str:
-        """A URL that lets its holder ``method`` (GET, PUT, ...) the object, for
-        ``expires_in`` seconds (at most 7 days). It embeds a signature, not the secret."""
-        check_int(expires_in, "expires_in", 1, MAX_PRESIGN_EXPIRES)
-        url = self.endpoint.url_for(check_bucket(bucket), check_key(key, bucket))
-        credentials = self.transport.credentials
-        if credentials is None:
-            return url
-        signature = presign_url(
-            method.upper(),
-            url,
-            credentials,
-            region=self.region,
-            timestamp=self.transport.now(),
-            expires=expires_in,
-        )
-        return signature.headers["url"]
-
     # Multipart
 
     async def create_multipart_upload(
@@ -378,12 +368,15 @@ class S3Client:
         metadata: Mapping[str, str] | None = None,
         checksum: Checksum = "auto",
         checksum_type: ChecksumType | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> MultipartUpload:
         """Start a multipart upload. Complete or abort it: parts of an upload left
         open are stored, and billed, until it is aborted. ``checksum`` and
-        ``checksum_type`` default to the client's (``ConnectionConfig``)."""
+        ``checksum_type`` default to the client's (``ConnectionConfig``); conditions
+        are checked now (one HEAD) and sent with Complete."""
+        headers = write_conditions(**conditions)
         return await create_upload(
-            self, bucket, key, content_type, metadata, checksum=checksum, kind=checksum_type
+            self, bucket, key, content_type, metadata, checksum, checksum_type, headers
         )
 
     def attach_multipart_upload(
@@ -410,14 +403,17 @@ class S3Client:
         metadata: Mapping[str, str] | None = None,
         checksum: Checksum = "auto",
         checksum_type: ChecksumType | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> TransferResult:
-        """Upload a file path, a binary file object or an async iterable of bytes.
+        """Upload a file path, a binary file object or an async iterable of bytes;
+        ``if_none_match``/``if_match`` as ``put_object`` (multipart: on Complete).
 
         Streams in bounded memory, parts in parallel, each verified by ``checksum``
         (of ``checksum_type``, as ``create_multipart_upload``); a file path interrupted
         (error, Ctrl-C, kill) resumes when called again. See ``TransferConfig`` for the
         memory it takes. ``progress(done, total)`` is called as bytes go out; ``done``
         may go down when a failed part is retried."""
+        write_conditions(**conditions)  # refused before a byte is read
         return await upload.upload_file(
             self,
             bucket,
@@ -429,6 +425,7 @@ class S3Client:
             metadata=metadata,
             checksum=checksum,
             checksum_type=checksum_type,
+            conditions=conditions,
         )
 
     async def download_file(
@@ -440,10 +437,10 @@ class S3Client:
         config: TransferConfig | None = None,
         progress: Progress | None = None,
     ) -> TransferResult:
-        """Download to ``path`` with parallel ranged GETs, written in place into a
-        temporary file beside it that is renamed only once complete and verified
-        against the checksum the server keeps (S3IntegrityError if it disagrees).
-        A binary file object (stdout, a pipe) is written in order, no temporary file,
+        """Download to ``path``: parallel ranged GETs into a partial file beside it, renamed
+        once complete and verified against the stored checksum (else S3IntegrityError);
+        interrupted, the same call resumes (``skipped_bytes``; see ``TransferConfig``).
+        A binary file object (stdout, a pipe) is written in order, no partial file,
         verified once written. On glibc this tunes malloc once (``engine.allocator``)."""
         return await download.download_file(
             self, bucket, key, path, config=config or TransferConfig(), progress=progress
@@ -457,11 +454,14 @@ class S3Client:
         key: str,
         *,
         config: TransferConfig | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> TransferResult:
         """Server-side copy of any size: CopyObject up to 5 GiB, else parallel UploadPartCopy
-        (through the client on AIStore, which has none); metadata and content type kept."""
+        (through the client on AIStore, which has none); metadata and content type kept;
+        the destination's conditions as ``put_object``."""
+        config = config or TransferConfig()
         return await copy.copy_file(
-            self, source_bucket, source_key, bucket, key, config=config or TransferConfig()
+            self, source_bucket, source_key, bucket, key, config=config, conditions=conditions
         )
 
     async def abort_stale_uploads(

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from ..config import TransferConfig
 from ..exceptions import S3LengthError
 from ..protocol.limits import MAX_PUT_SIZE, plan_part_size
+from ..protocol.preconditions import WriteConditions, write_conditions
 from ..protocol.responses import ObjectInfo
 from .fanout import complete_or_abort, fan_out
 from .ports import ObjectStore
@@ -31,15 +32,21 @@ async def copy_file(
     *,
     config: TransferConfig,
     single_copy_limit: int = MAX_PUT_SIZE,
+    conditions: WriteConditions | None = None,
 ) -> TransferResult:
-    """``S3Client.copy_file``: see there."""
+    """``S3Client.copy_file``: see there; ``conditions`` are the destination's (on
+    CopyObject, or on the Complete of a multipart copy)."""
+    conditions = conditions or {}
+    write_conditions(**conditions)  # refused before anything is sent
     info = await store.head_object(source_bucket, source_key)
     size = info["content_length"]
     if size <= single_copy_limit:
-        result = await store.copy_object(source_bucket, source_key, bucket, key)
+        result = await store.copy_object(source_bucket, source_key, bucket, key, **conditions)
         return TransferResult(etag=result["etag"], size=size, parts_count=0, skipped_bytes=0)
     if not store.capabilities.copies_parts:
-        return await _copy_through(store, source_bucket, source_key, bucket, key, info, config)
+        return await _copy_through(
+            store, source_bucket, source_key, bucket, key, info, config, conditions
+        )
     limits = store.capabilities
     part_size = plan_part_size(
         size,
@@ -48,7 +55,7 @@ async def copy_file(
         min_part_size=limits.min_part_size,
     )
     upload = await store.create_multipart_upload(
-        bucket, key, content_type=info["content_type"], metadata=info["metadata"]
+        bucket, key, content_type=info["content_type"], metadata=info["metadata"], **conditions
     )
 
     async def copy_part(part: tuple[int, int]) -> None:
@@ -73,6 +80,7 @@ async def _copy_through(
     key: str,
     info: ObjectInfo,
     config: TransferConfig,
+    conditions: WriteConditions,
 ) -> TransferResult:
     """The copy as a download streamed into an upload, for servers without
     UploadPartCopy. A source that changes meanwhile (If-Match) or arrives short
@@ -101,4 +109,5 @@ async def _copy_through(
         config=config,
         content_type=info["content_type"],
         metadata=info["metadata"],
+        conditions=conditions,
     )

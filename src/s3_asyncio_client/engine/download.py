@@ -13,7 +13,9 @@ Rules:
 2. Ranges are written at their offsets into a temporary file beside the target
    (``partfile``: one writer thread, off the event loop). The target appears only
    when every byte has arrived, the size matches and the checksum agrees, and then
-   fsynced; a failure or a cancellation removes the temporary.
+   fsynced; a failure or a cancellation removes the temporary, unless the download
+   is resumable (``rangelog``): then the temporary is kept with a journal of the
+   ranges written and verified, and the same call later fetches only the others.
 3. The HEAD that pins the ETag asks for the checksum S3 keeps (CRC64NVME, CRC32C
    or CRC32, else SHA256 or SHA1; of the whole object or composite over its parts:
    see ``protocol.crc``). For a composite one, a HEAD of part 1 gives the part size,
@@ -41,7 +43,12 @@ from pathlib import Path
 from typing import IO
 
 from ..config import TransferConfig
-from ..exceptions import S3InvalidRequestError
+from ..exceptions import (
+    S3IntegrityError,
+    S3InvalidRequestError,
+    S3ObjectChangedError,
+    S3PreconditionFailedError,
+)
 from ..protocol.checksums import crc_function
 from ..protocol.crc import ObjectChecksum, RangeCrc, verify_parts
 from ..protocol.limits import plan_part_size
@@ -50,11 +57,15 @@ from .allocator import tune_for_downloads
 from .fanout import fan_out, in_task_group
 from .partfile import CHUNK, PartFile
 from .ports import ObjectStore
+from .rangelog import RangeLog, open_range_log
 from .remote import RANGE_ATTEMPTS, digests_mismatch, fetch_range, pin, plan_ranges, settle
 from .stream import download_stream
 from .upload import Meter, Progress, TransferResult
 
 __all__ = ["RANGE_ATTEMPTS", "download_file"]
+
+# Errors that prove a partial file's bytes wrong or of another version of the object.
+_WRONG_BYTES = (S3IntegrityError, S3ObjectChangedError, S3PreconditionFailedError)
 
 
 def _file_digests(fd: int, part_sizes: list[int], algorithm: str) -> list[bytes]:
@@ -103,29 +114,53 @@ async def download_file(
     size = remote.size
     plan = plan_ranges(part_sizes, plan_part_size(size, config.part_size, min_part_size=1))
     # None: a SHA, hashed once all is written
-    crc = crc_function(pinned.expected.algorithm) if pinned.expected else None
+    object_crc = crc_function(pinned.expected.algorithm) if pinned.expected else None
+    log: RangeLog | None = None
+    if config.resume and size > config.multipart_threshold:
+        file, log = await open_range_log(store.endpoint.url, bucket, key, target, pinned, config)
+    else:
+        file = PartFile(target, fsync=config.fsync)
+    crc = crc_function(log.algorithm) if log is not None else object_crc
     meter = Meter(size, progress)
     crcs: list[list[RangeCrc]] = [[(0, 0)] * len(ranges) for ranges in plan]
-    file = PartFile(target, fsync=config.fsync)
 
     async def fetch(job: tuple[int, int, tuple[int, int]]) -> None:
         part, index, span = job
         range_writer = file.range_writer(meter, crc)
         await fetch_range(remote, span, range_writer)
         crcs[part][index] = (range_writer.crc, span[1] - span[0] + 1)
+        if log is not None:
+            await log.written(file, span, range_writer.crc)
+
+    suspect = False  # the bytes disagreed with the checksum once: never resume from them
 
     async def computed(expected: ObjectChecksum) -> str | None:
-        return await _computed(file, expected, part_sizes, crcs if crc is not None else [])
+        nonlocal suspect
+        mismatch = await _computed(
+            file, expected, part_sizes, crcs if object_crc is not None else []
+        )
+        suspect = mismatch is not None
+        return mismatch
 
     async def recheck(expected: ObjectChecksum, sizes: list[int]) -> str | None:
         return await _computed(file, expected, sizes, [])
 
-    jobs = (
+    spans = [
         (part, index, span) for part, ranges in enumerate(plan) for index, span in enumerate(ranges)
-    )
+    ]
+    done: dict[tuple[int, int], int] = {}
     try:
-        await file.open()
-        await file.run(os.ftruncate, file.fd, size)
+        if log is None:
+            await file.open()
+            await file.run(os.ftruncate, file.fd, size)
+        else:
+            done = await _resumable(file, log, size, {span for _, _, span in spans}, store, config)
+        for part, index, span in spans:
+            if span in done:
+                crcs[part][index] = (done[span], span[1] - span[0] + 1)
+        if skipped := sum(last - first + 1 for first, last in done):
+            meter(skipped)
+        jobs = (job for job in spans if job[2] not in done)
         await in_task_group(
             lambda group: fan_out(group, jobs, fetch, concurrency=config.max_concurrency)
         )
@@ -133,11 +168,38 @@ async def download_file(
             raise remote.integrity_error(f"file is {written} bytes, object is {size}")
         verified = await settle(pinned, config, computed, recheck)
         await file.close(keep=True)
+    except BaseException as error:
+        if log is not None and (suspect or isinstance(error, _WRONG_BYTES)):
+            # The next run must not build on these bytes (rangelog rule 6).
+            await file.close(keep=False)
+            await log.remove()
+        raise
     finally:
-        await file.close(keep=False)  # nothing left to do if kept
+        await file.close(keep=False, leave=log.flush() if log is not None else None)
+    if log is not None:
+        await log.remove()
     result = TransferResult(
-        etag=remote.etag, size=size, parts_count=sum(map(len, plan)), skipped_bytes=0
+        etag=remote.etag, size=size, parts_count=len(spans), skipped_bytes=skipped
     )
     if verified is not None:
         result["checksum"] = str(verified)
+    if log is not None and log.restarted:
+        result["restarted"] = True
     return result
+
+
+async def _resumable(
+    file: PartFile,
+    log: RangeLog,
+    size: int,
+    planned: set[tuple[int, int]],
+    store: ObjectStore,
+    config: TransferConfig,
+) -> dict[tuple[int, int], int]:
+    """The ranges of the partial file that need not be fetched again (``rangelog``
+    rule 4); the journal begun again with them."""
+    done: dict[tuple[int, int], int] = {}
+    if log.recorded and (await file.run(os.fstat, file.fd)).st_size == size:
+        done = await log.verified(file, planned, store.buffers, config.max_concurrency)
+    await log.begin(file, size, done)
+    return done

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from ..config import Checksum, ChecksumType
 from ..exceptions import S3InvalidRequestError
 from ..protocol.addressing import Endpoint
 from ..protocol.checksums import ChecksumAlgorithm
 from ..protocol.http import Body
+from ..protocol.preconditions import WriteConditions
 from ..protocol.responses import CompleteResult, CopyResult, ObjectInfo, PartInfo, PutResult
 from ..transport.file_region import BufferPool, FileRegion
 
@@ -115,6 +116,9 @@ class ReplyStream(Protocol):
 class UploadHandle(Protocol):
     """One multipart upload (rule 2)."""
 
+    # The write conditions (if-none-match, if-match headers) sent with Complete.
+    conditions: dict[str, str]
+
     @property
     def upload_id(self) -> str: ...
 
@@ -190,6 +194,7 @@ class ObjectStore(Protocol):
         metadata: Mapping[str, str] | None = None,
         on_sent: Callable[[int], None] | None = None,
         checksum: Checksum = "auto",
+        **conditions: Unpack[WriteConditions],
     ) -> PutResult: ...
 
     async def head_object(
@@ -206,7 +211,12 @@ class ObjectStore(Protocol):
     ) -> AbstractAsyncContextManager[ReplyStream]: ...
 
     async def copy_object(
-        self, source_bucket: str, source_key: str, bucket: str, key: str
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        **conditions: Unpack[WriteConditions],
     ) -> CopyResult: ...
 
     async def create_multipart_upload(
@@ -218,6 +228,7 @@ class ObjectStore(Protocol):
         metadata: Mapping[str, str] | None = None,
         checksum: Checksum = "auto",
         checksum_type: ChecksumType | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> UploadHandle: ...
 
     def attach_multipart_upload(

@@ -45,12 +45,13 @@ from ..exceptions import S3InvalidRequestError
 from ..protocol.checksums import checksum_header
 from ..protocol.limits import (
     MAX_PARTS,
-    check_part_size,
     part_count,
     plan_part_size,
+    stream_base,
     stream_capacity,
     stream_part_size,
 )
+from ..protocol.preconditions import WriteConditions, write_conditions
 from ..protocol.responses import PartInfo
 from ..transport.file_region import FileRegion, RandomAccess, in_thread, open_in_thread
 from .fanout import complete_or_abort, fan_out, send_parts
@@ -68,10 +69,11 @@ class TransferResult(TypedDict):
     etag: str
     size: int
     parts_count: int  # 0 for a single PUT; for a download, the ranges fetched
-    skipped_bytes: int  # already on the server from an earlier, interrupted run
+    skipped_bytes: int  # kept from an earlier, interrupted run: on the server, or on disk
     # Downloads: the checksum the server keeps, which the bytes received matched
     # ("crc32c AAAAAA==-3"); absent when the server keeps none we can check.
     checksum: NotRequired[str]
+    restarted: NotRequired[bool]  # a download: the object changed since it was interrupted
 
 
 class Meter:
@@ -96,7 +98,7 @@ class _Job:
     metadata: Mapping[str, str] | None
     # The call's own checksum choice, passed on only when it names one, so that
     # a store without these arguments still works with the client's default.
-    choice: Mapping[str, Any]
+    choice: Mapping[str, Any]  # and the write conditions (PUT, or Complete)
 
     async def create(self) -> UploadHandle:
         return await self.store.create_multipart_upload(
@@ -115,7 +117,7 @@ class _Job:
             content_type=self.content_type,
             metadata=self.metadata,
             on_sent=meter,
-            **{k: v for k, v in self.choice.items() if k == "checksum"},
+            **{k: v for k, v in self.choice.items() if k != "checksum_type"},
         )
         return TransferResult(etag=result["etag"], size=len(data), parts_count=0, skipped_bytes=0)
 
@@ -227,12 +229,13 @@ async def upload_file(
     metadata: Mapping[str, str] | None = None,
     checksum: Checksum = "auto",
     checksum_type: ChecksumType | None = None,
+    conditions: WriteConditions | None = None,
 ) -> TransferResult:
     """``S3Client.upload_file``: see there."""
     choice = {"checksum": checksum, "checksum_type": checksum_type}
     choose_checksum(store.checksum, checksum, checksum_type)  # bad input fails first
     given = {k: v for k, v in choice.items() if v != "auto" and (v or k == "checksum")}
-    job = _Job(store, bucket, key, config, content_type, metadata, given)
+    job = _Job(store, bucket, key, config, content_type, metadata, {**given, **(conditions or {})})
     if isinstance(source, str | os.PathLike):
         try:
             fd, stat = await open_in_thread(source)
@@ -342,6 +345,7 @@ async def _upload_sized(
         upload = await job.create()
         if journal is not None:
             await in_thread(journal.start, dataclasses.replace(header, upload_id=upload.upload_id))
+    upload.conditions = write_conditions(**{k: v for k, v in job.choice.items() if "if_" in k})
     upload.parts = list(done.values())
     skipped = sum(part["size"] for part in done.values())
     meter(skipped)
@@ -371,18 +375,17 @@ async def _upload_sized(
 async def _upload_stream(
     job: _Job, chunks: AsyncIterator[bytes], progress: Progress | None
 ) -> TransferResult:
-    meter, config = Meter(None, progress), job.config
+    meter, config, limits = Meter(None, progress), job.config, job.store.capabilities
+    given, least = config.part_size, limits.min_part_size
+    base = stream_base(given, config.expected_size, limits.max_parts, least)  # before any byte
     head = bytearray()  # up to the threshold first: a short stream is one PUT
     while len(head) <= config.multipart_threshold:
         chunk = await anext(chunks, b"")
         if not chunk:
             return await job.put(memoryview(head), meter)
         head += chunk
-    limits = job.store.capabilities
-    base = check_part_size(config.part_size or 8 * 1024 * 1024, limits.min_part_size)
     upload = await job.create()  # its reply may show the endpoint's limits: read them after
-    limit = limits.max_parts
-    pipeline = _Pipeline(upload, base, config.max_concurrency, meter, limit)
+    pipeline = _Pipeline(upload, base, config.max_concurrency, meter, limits.max_parts)
     result = await pipeline.run(_chain(bytes(head), chunks))
     return TransferResult(
         etag=result["etag"], size=pipeline.total, parts_count=result["parts_count"], skipped_bytes=0

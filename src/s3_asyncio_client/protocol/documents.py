@@ -50,24 +50,37 @@ class XmlNode:
 
     @property
     def tag(self) -> str:
-        return self._element.tag.rpartition("}")[2]
+        return _local(self._element.tag)
 
     @property
     def text(self) -> str:
         text = self._element.text or ""
         return text.translate(self._restore) if self._restore else text
 
+    # A listing page has 1,000 children of 6 each: a view is made only for a child
+    # that matches, and ``child`` stops at the first.
     def children(self, tag: str | None = None) -> list[XmlNode]:
-        nodes = (XmlNode(child, self._restore) for child in self._element)
-        return [node for node in nodes if tag is None or node.tag == tag]
+        restore = self._restore
+        return [
+            XmlNode(child, restore)
+            for child in self._element
+            if tag is None or _local(child.tag) == tag
+        ]
 
     def child(self, tag: str) -> XmlNode | None:
-        found = self.children(tag)
-        return found[0] if found else None
+        for child in self._element:
+            if _local(child.tag) == tag:
+                return XmlNode(child, self._restore)
+        return None
 
     def find_text(self, tag: str, default: str | None = None) -> str | None:
         node = self.child(tag)
         return node.text if node is not None else default
+
+
+def _local(tag: str) -> str:
+    """An element name without its ``{namespace}``."""
+    return tag.rpartition("}")[2]
 
 
 def _code_point(match: re.Match[bytes]) -> int:

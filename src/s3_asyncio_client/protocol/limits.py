@@ -28,6 +28,7 @@ __all__ = [
     "check_text",
     "part_count",
     "plan_part_size",
+    "stream_base",
     "stream_capacity",
     "stream_part_size",
 ]
@@ -164,6 +165,25 @@ def check_part_size(part_size: int, min_part_size: int = MIN_PART_SIZE) -> int:
             f"part size {part_size} is not supported: it must be from {floor} to "
             f"{MAX_PART_SIZE} (5 GiB)"
             + ("" if low < MIN_PART_SIZE else "; S3Client(min_part_size=...) lowers the floor"),
+            value=part_size,
+        )
+    return part_size
+
+
+def stream_base(
+    part_size: int | None, expected: int | None, max_parts: int, min_part_size: int
+) -> int:
+    """The first part size of a stream of unknown length: ``part_size``, or 8 MiB raised
+    so that a stream of ``expected`` bytes fits; a ``part_size`` too small for
+    ``expected`` is refused, naming the part size that would do."""
+    least = 1 if expected is None else -(-expected // stream_capacity(1, max_parts))
+    if part_size is None:
+        return check_part_size(max(8 * MiB, least, min_part_size))
+    check_part_size(part_size, min_part_size)
+    if part_size < least:
+        raise LocalProtocolError(
+            f"a stream of {expected:,} bytes needs more than {max_parts:,} parts from "
+            f"part_size={part_size}: use part_size={least} or more",
             value=part_size,
         )
     return part_size

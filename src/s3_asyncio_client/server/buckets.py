@@ -260,7 +260,7 @@ async def delete_objects(call: Call) -> web.StreamResponse:
     if len(objects) > MAX_DELETE:
         raise S3Fault("MalformedXML", f"DeleteObjects takes at most {MAX_DELETE} keys per request")
     results: list[tuple[str, Content]] = []
-    removed: list[str] = []
+    keys: list[str] = []
     for node in objects:
         key = node.find_text("Key") or ""
         version = node.find_text("VersionId")
@@ -274,10 +274,11 @@ async def delete_objects(call: Call) -> web.StreamResponse:
             failed: dict[str, Content] = {"Key": key, "VersionId": version}
             results.append(("Error", {**failed, "Code": code, "Message": message}))
             continue
-        removed += index.delete_object(call.bucket, key)
+        keys.append(key)
         if not quiet:
             results.append(("Deleted", {"Key": key, "VersionId": version}))
-    await call.storage.remove(removed)
+    # One transaction for the batch: a thousand commits would cost a thousand times.
+    await call.storage.remove(index.delete_objects(call.bucket, keys))
     return call.xml("DeleteResult", results)
 
 

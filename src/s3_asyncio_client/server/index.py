@@ -27,7 +27,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .blobs import sync_folder
@@ -225,6 +225,16 @@ class Index:
             self.require_bucket(record.bucket)
             return self._upsert(db, record)
 
+    def put_objects(self, records: Iterable[ObjectRecord]) -> list[str]:
+        """Store many records in one transaction (their buckets must exist); the blobs
+        they replaced. For loading many objects at once (tests, benchmarks)."""
+        with self._write() as db:
+            replaced: list[str] = []
+            for record in records:
+                self.require_bucket(record.bucket)
+                replaced += self._upsert(db, record)
+            return replaced
+
     def set_object_headers(self, bucket: str, key: str, headers: dict[str, str]) -> bool:
         """Replace the stored headers of an existing object; False if it is gone."""
         with self._write() as db:
@@ -241,6 +251,19 @@ class Index:
                 "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs", (bucket, key)
             ).fetchall()
         return blob_names(rows[0]["blobs"]) if rows else []
+
+    def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[str]:
+        """Delete the objects present of ``keys`` in one transaction; their blobs."""
+        with self._write() as db:
+            removed: list[str] = []
+            for key in keys:
+                rows = db.execute(
+                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blobs",
+                    (bucket, key),
+                ).fetchall()
+                if rows:
+                    removed += blob_names(rows[0]["blobs"])
+            return removed
 
     def scan_objects(
         self, bucket: str, start: str, *, inclusive: bool, limit: int

@@ -32,7 +32,7 @@ from .index import ObjectRecord
 
 __all__ = ["Page", "decode_token", "encode_token", "list_page", "url_encoding"]
 
-_BATCH = 1000
+_BATCH = 1001  # a full page and one more
 _PAST_EVERYTHING = "\U0010ffff"
 
 Scan = Callable[[str, bool, int], list[ObjectRecord]]  # (start, inclusive, limit)
@@ -83,7 +83,10 @@ def _folded(key: str, prefix: str, delimiter: str) -> str | None:
 
 
 def list_page(scan: Scan, *, prefix: str, delimiter: str, after: str | None, max_keys: int) -> Page:
-    """One page (rules 1-3); ``scan`` reads the index in key order."""
+    """One page (rules 1-3); ``scan`` reads the index in key order, no more rows than
+    the page can use: the count left plus one (to tell ``IsTruncated``), and after a
+    jump past a common prefix one row, doubling while keys are not folded (a page of
+    1,000 prefixes reads about 1,000 rows, not 1,000 batches)."""
     page = Page()
     if max_keys <= 0:
         return page
@@ -91,12 +94,13 @@ def list_page(scan: Scan, *, prefix: str, delimiter: str, after: str | None, max
     if after is not None and after >= prefix:
         start, inclusive = after, False
         if _folded(after, prefix, delimiter) == after:
-            skip = after
+            skip, start = after, after + _PAST_EVERYTHING  # rule 3, without reading them
     else:
         start, inclusive = prefix, True
     count = 0
+    want = 1 if delimiter else _BATCH
     while True:
-        rows = scan(start, inclusive, _BATCH)
+        rows = scan(start, inclusive, min(want, max_keys - count + 1))
         if not rows:
             return page
         jumped = False
@@ -118,5 +122,8 @@ def list_page(scan: Scan, *, prefix: str, delimiter: str, after: str | None, max
                 break
             page.contents.append(record)
             page.last = key
-        if not jumped:
+        if jumped:
+            want = 1
+        else:
             start, inclusive = rows[-1].key, False
+            want = min(want * 2, _BATCH)

@@ -29,6 +29,7 @@ from ..client import (
     PutResult,
     S3Client,
     TransferResult,
+    WriteConditions,
     check_bucket,
     check_key,
 )
@@ -259,11 +260,16 @@ class Object:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> PutResult:
-        return self.get_writer().put_content(data, content_type=content_type, metadata=metadata)
+        """``if_none_match="*"`` / ``if_match=etag``: as ``S3Client.put_object``."""
+        writer = self.get_writer()
+        return writer.put_content(data, content_type=content_type, metadata=metadata, **conditions)
 
-    def put_file(self, path: str | os.PathLike[str]) -> TransferResult:
-        return self.get_writer().put_file(path)
+    def put_file(
+        self, path: str | os.PathLike[str], **conditions: Unpack[WriteConditions]
+    ) -> TransferResult:
+        return self.get_writer().put_file(path, **conditions)
 
     def download_file(self, path: str | os.PathLike[str]) -> TransferResult:
         """Download to ``path`` with ``S3Client.download_file``: parallel ranged GETs
@@ -281,8 +287,11 @@ class Object:
         """Delete the object; deleting a missing key succeeds, as on S3."""
         self._runner.call(S3Client.delete_object, self.bucket_name, self.name)
 
-    def copy(self, to: Object | tuple[Bucket | str, str]) -> Object:
-        """Copy server-side to ``to`` (an Object, or (bucket, key)); returns it."""
+    def copy(
+        self, to: Object | tuple[Bucket | str, str], **conditions: Unpack[WriteConditions]
+    ) -> Object:
+        """Copy server-side to ``to`` (an Object, or (bucket, key)); returns it. The
+        conditions (``if_none_match``, ``if_match``) are the target's."""
         if isinstance(to, Object):
             target = to
         else:
@@ -296,7 +305,12 @@ class Object:
                 key
             )
         self._runner.call(
-            S3Client.copy_object, self.bucket_name, self.name, target.bucket_name, target.name
+            S3Client.copy_object,
+            self.bucket_name,
+            self.name,
+            target.bucket_name,
+            target.name,
+            **conditions,
         )
         return target
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from ..client import (
     Body,
@@ -23,6 +23,7 @@ from ..client import (
     S3Client,
     StreamingResponse,
     TransferResult,
+    WriteConditions,
     check_part_number,
 )
 from ..exceptions import S3InvalidRequestError
@@ -150,8 +151,10 @@ class ObjectWriter:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        **conditions: Unpack[WriteConditions],
     ) -> PutResult:
-        """Store ``data`` in one request (up to 5 GiB); ``{"etag": ...}``."""
+        """Store ``data`` in one request (up to 5 GiB); ``{"etag": ...}``; only if the
+        key does not exist (``if_none_match="*"``) or has ETag ``if_match``."""
         obj = self.object
         return obj._runner.call(
             S3Client.put_object,
@@ -160,14 +163,19 @@ class ObjectWriter:
             data,
             content_type=content_type,
             metadata=metadata,
+            **conditions,
         )
 
-    def put_file(self, path: str | os.PathLike[str]) -> TransferResult:
+    def put_file(
+        self, path: str | os.PathLike[str], **conditions: Unpack[WriteConditions]
+    ) -> TransferResult:
         """Upload a file with ``S3Client.upload_file``: large files go multipart, in
-        parallel, checksummed, resumable (see the client's ``transfer_config``)."""
+        parallel, checksummed, resumable (see the client's ``transfer_config``); the
+        conditions as ``put_content`` (multipart: checked on completion)."""
         obj = self.object
+        config = obj.client.transfer_config
         return obj._runner.call(
-            S3Client.upload_file, obj.bucket_name, obj.name, path, config=obj.client.transfer_config
+            S3Client.upload_file, obj.bucket_name, obj.name, path, config=config, **conditions
         )
 
 
@@ -259,12 +267,13 @@ class SyncMultipartUpload:
                 self._order.append(part_number)
         return part
 
-    def complete(self) -> CompleteResponse:
-        """Assemble the stored parts, in part-number order, into the object."""
+    def complete(self, **conditions: Unpack[WriteConditions]) -> CompleteResponse:
+        """Assemble the stored parts, in part-number order, into the object; only if
+        the key does not exist (``if_none_match="*"``) or has ETag ``if_match``."""
         self._started("complete()")
 
         async def complete(s3: S3Client) -> CompleteResponse:
-            result = await self._handle(s3).complete()
+            result = await self._handle(s3).complete(**conditions)
             return CompleteResponse(
                 status_code=200,
                 etag=result["etag"],

@@ -2,8 +2,9 @@
 
 ``session``: the Transport (one aiohttp session, signing, retries, clock skew);
 ``slots``: connections handed out first come, first served; ``bodies``: request
-bodies; ``replies``: reply bodies read whole, within limits; ``streaming``: replies
-read on demand; ``errors``: the translation of foreign exceptions into S3Errors.
+bodies, failing when they stop going out; ``replies``: reply bodies read whole,
+within limits; ``streaming``: replies read on demand; ``redirects``: which 307s are
+followed; ``errors``: the translation of foreign exceptions into S3Errors.
 """
 
 from .session import Transport

@@ -1,7 +1,9 @@
 """The one place where the client's S3Errors are made from anything foreign.
 
 1. aiohttp's and the OS's exceptions (``map_exception``): S3ConnectionError,
-   S3TimeoutError.
+   S3TimeoutError. A timeout says which one ran out and what the server did: no
+   connection (``Timeouts.connect``), or a stall (``Timeouts.read``: no byte of the
+   reply came, or no byte of the request body went out: ``SendStalled``).
 2. The protocol layer's neutral errors (``s3_error``), once, at the client's edge:
    LocalProtocolError -> S3InvalidRequestError, RemoteLengthError -> S3LengthError,
    RemoteProtocolError -> S3ServerError, message and fields kept. The edge is
@@ -25,9 +27,11 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import aiohttp
 
+from ..config import Timeouts
 from ..exceptions import (
     S3AccessDeniedError,
     S3ClientError,
+    S3ConditionalConflictError,
     S3ConflictError,
     S3ConnectionError,
     S3Error,
@@ -48,6 +52,7 @@ from ..protocol.errors import ProtocolError, RemoteLengthError, RemoteProtocolEr
 from ..protocol.http import HttpResponse
 
 __all__ = [
+    "SendStalled",
     "error_from_response",
     "is_retryable",
     "is_throttle",
@@ -64,12 +69,36 @@ R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
 
-def map_exception(exc: BaseException) -> S3Error | None:
-    """The S3Error for an aiohttp/OS/protocol failure, or None if it is not one of ours."""
+# aiohttp >= 3.10 tells a connect timeout from a read timeout by class; older ones
+# raise ServerTimeoutError for both (then the message is the generic one).
+_CONNECT_TIMEOUT: type[BaseException] | tuple[()] = getattr(aiohttp, "ConnectionTimeoutError", ())
+_READ_TIMEOUT: type[BaseException] | tuple[()] = getattr(aiohttp, "SocketTimeoutError", ())
+
+
+class SendStalled(TimeoutError):
+    """No byte of a request body went out for the stall timeout: the server stopped
+    reading it (raised by the body's writer; aiohttp times out reads only)."""
+
+
+def _timeout_message(exc: BaseException, timeouts: Timeouts | None) -> str:
+    if isinstance(exc, SendStalled):
+        return str(exc)
+    if isinstance(exc, _READ_TIMEOUT):
+        within = f"for {timeouts.read:g} s" if timeouts else "within the stall timeout"
+        return f"no byte of the reply came {within} (Timeouts.read): the server stalled"
+    if isinstance(exc, _CONNECT_TIMEOUT):
+        within = f"within {timeouts.connect:g} s" if timeouts else "in time"
+        return f"no connection {within} (Timeouts.connect)"
+    return f"timed out: {str(exc) or type(exc).__name__}"
+
+
+def map_exception(exc: BaseException, timeouts: Timeouts | None = None) -> S3Error | None:
+    """The S3Error for an aiohttp/OS/protocol failure, or None if it is not one of ours;
+    ``timeouts``, the ones that applied, go into a timeout's message."""
     if isinstance(exc, ProtocolError):
         return s3_error(exc)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        error: S3Error = S3TimeoutError(f"timed out: {str(exc) or type(exc).__name__}")
+        error: S3Error = S3TimeoutError(_timeout_message(exc, timeouts))
     elif isinstance(exc, aiohttp.ClientPayloadError):
         error = S3ConnectionError(f"reply body cut short: {exc}")
     elif isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
@@ -173,6 +202,8 @@ _BY_CODE: dict[str, type[S3Error]] = {
     "BucketAlreadyOwnedByYou": S3ConflictError,
     "SlowDown": S3SlowDownError,
     "PreconditionFailed": S3PreconditionFailedError,
+    # Not transient here: only the caller knows whether the write can be sent again.
+    "ConditionalRequestConflict": S3ConditionalConflictError,
 }
 _BY_STATUS: dict[int, type[S3Error]] = {
     304: S3PreconditionFailedError,

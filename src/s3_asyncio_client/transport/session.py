@@ -19,22 +19,25 @@ Rules of the retry loop:
 5. Bodies read into memory are limited (``replies``): XML and error replies, not the
    object a caller asked for.
 6. A 307/308 is followed only if ``redirect_policy`` says so (AIStore's gateway sends
-   object requests to a storage node): at most ``_MAX_REDIRECTS`` hops per attempt,
+   object requests to a storage node): at most ``MAX_REDIRECTS`` hops per attempt,
    to http(s), never https to http; signed afresh, the whole body sent again.
+7. After ``os.fork()`` the child's first request gets a fresh session and slots: the
+   parent's connections (and the slots its requests held) are not the child's. The
+   parent's session is left unclosed: closing it would shut sockets (and TLS
+   sessions) that the parent still uses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from yarl import URL
@@ -45,36 +48,23 @@ from ..protocol.addressing import Endpoint
 from ..protocol.checksums import sha256_hex
 from ..protocol.http import HttpRequest, HttpResponse, in_memory
 from ..protocol.signing import UNSIGNED_PAYLOAD, Credentials, sign_request
-from .bodies import RegionPayload, SentCounter, payload_for
+from .bodies import RegionPayload, SentCounter, payload_for, stall_of
 from .errors import error_from_response, is_retryable, is_throttle, map_exception
 from .file_region import BufferPool
+from .redirects import RedirectPolicy, redirected
 from .replies import ERROR_REPLY_LIMIT, XML_REPLY_LIMIT, read_body
-from .slots import FairSlots
+from .slots import FairSlots, RetryBudget
 from .streaming import StreamingResponse
 
 __all__ = ["Transport"]
 
 T = TypeVar("T")
 _SKEW = "RequestTimeTooSkewed"
-_MAX_REDIRECTS = 3  # AIStore needs one (gateway -> storage node); more is a loop
-RedirectPolicy = Callable[[Mapping[str, str]], bool]  # a 307/308 reply's headers -> follow?
 _Opened = tuple[aiohttp.ClientResponse, HttpResponse | None]  # None: streaming, a success
 
 
-class _RetryBudget:
-    """Tokens spent on retries and earned back by successes (AWS standard mode)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = self.tokens = capacity
-
-    def spend(self, cost: int) -> bool:
-        if self.tokens < cost:
-            return False
-        self.tokens -= cost
-        return True
-
-    def refund(self, amount: int) -> None:
-        self.tokens = min(self.capacity, self.tokens + amount)
+# Sessions of a parent process, kept referenced in a forked child (rule 7).
+_ABANDONED: list[aiohttp.ClientSession] = []
 
 
 class Transport:
@@ -102,7 +92,8 @@ class Transport:
         self._timeouts = timeouts
         self._max_connections = max_connections
         self._slots = FairSlots(max_connections)
-        self._budget = _RetryBudget(retry.budget)
+        self._pid = os.getpid()
+        self._budget = RetryBudget(retry.budget)
         self._clock_offset = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -128,9 +119,19 @@ class Transport:
         """The time as the server sees it (local clock plus the measured skew)."""
         return datetime.fromtimestamp(self._clock() + self._clock_offset, UTC)
 
+    def _own_slots(self) -> FairSlots:
+        """This process's slots; a fresh start in a forked child (rule 7)."""
+        if self._pid != os.getpid():
+            if self._session is not None:
+                _ABANDONED.append(self._session)
+            self._session, self._pid = None, os.getpid()
+            self._slots = FairSlots(self._max_connections)
+        return self._slots
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:  # a pool opened now would never be closed
             raise S3InvalidRequestError("this S3Client is closed; make a new one to go on")
+        self._own_slots()
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections, limit_per_host=self._max_connections
@@ -153,6 +154,7 @@ class Transport:
 
     async def close(self) -> None:
         self._closed = True
+        self._own_slots()  # in a forked child: leave the parent's session alone
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -189,22 +191,6 @@ class Transport:
             allow_redirects=False,
         )
 
-    def _redirected(
-        self, request: HttpRequest, response: HttpResponse | None, hops: int
-    ) -> HttpRequest | None:
-        """``request`` sent to the Location of its 307/308 reply, or None to take the
-        reply as it is (rule 6)."""
-        if response is None or response.status not in (307, 308) or hops >= _MAX_REDIRECTS:
-            return None
-        location, policy = response.headers.get("location"), self._redirect_policy
-        if not location or policy is None or not policy(response.headers):
-            return None
-        url = urljoin(request.url, location)
-        scheme, old_scheme = urlsplit(url).scheme.lower(), urlsplit(request.url).scheme.lower()
-        if scheme not in ("http", "https") or (old_scheme == "https" and scheme == "http"):
-            return None
-        return dataclasses.replace(request, url=url)
-
     async def _attempt(
         self,
         request: HttpRequest,
@@ -216,7 +202,7 @@ class Transport:
         hops = 0
         while True:
             response = await self._exchange(request, on_sent, reply_limit, bucket, key)
-            moved = self._redirected(request, response, hops)
+            moved = redirected(request, response, hops, self._redirect_policy)
             if moved is None:
                 return response
             if on_sent is not None:
@@ -231,8 +217,9 @@ class Transport:
         bucket: str | None,
         key: str | None,
     ) -> HttpResponse:
-        payload = payload_for(request.body, self.buffers, on_sent)
-        await self._slots.acquire()
+        payload = payload_for(request.body, self.buffers, on_sent, self._timeouts.read)
+        slots = self._own_slots()
+        await slots.acquire()
         try:
             async with await self._start(request, payload) as reply:
                 limit = reply_limit if reply.status < 300 else ERROR_REPLY_LIMIT
@@ -243,12 +230,12 @@ class Transport:
         except Exception as exc:
             if isinstance(payload, RegionPayload) and payload.failure is not None:
                 raise payload.failure from None
-            mapped = map_exception(exc)
+            mapped = map_exception(stall_of(payload) or exc, self._timeouts)
             if mapped is None:
                 raise
             raise mapped from exc
         finally:
-            self._slots.release()
+            slots.release()
         if isinstance(payload, RegionPayload) and reply.status < 300:
             payload.release()
         return HttpResponse(reply.status, headers, data)
@@ -357,16 +344,18 @@ class Transport:
             target, hops = request, 0
             while True:
                 reply, response = await opening(target)
-                moved = self._redirected(target, response, hops)
+                moved = redirected(target, response, hops, self._redirect_policy)
                 if moved is None:
                     return reply, response
                 target, hops = moved, hops + 1
 
         async def opening(target: HttpRequest) -> _Opened:
-            await self._slots.acquire()
+            slots = self._own_slots()
+            await slots.acquire()
             streaming = False
             try:
-                reply = await self._start(target, payload_for(target.body, self.buffers, None))
+                payload = payload_for(target.body, self.buffers, None, self._timeouts.read)
+                reply = await self._start(target, payload)
                 if reply.status < 300:
                     streaming = True  # the slot goes with the reply, released below
                     return reply, None
@@ -376,18 +365,18 @@ class Transport:
             except S3Error:
                 raise
             except Exception as exc:
-                mapped = map_exception(exc)
+                mapped = map_exception(stall_of(payload) or exc, self._timeouts)
                 if mapped is None:
                     raise
                 raise mapped from exc
             finally:
                 if not streaming:
-                    self._slots.release()
+                    slots.release()
             return reply, HttpResponse(reply.status, headers, body)
 
         reply = await self._with_retries(attempt, request, bucket, key)
         try:
-            yield StreamingResponse(reply, chunk_size)
+            yield StreamingResponse(reply, chunk_size, self._timeouts, bucket=bucket, key=key)
         finally:
             # A connection with unread body bytes cannot be reused: close it. Either
             # way aiohttp has it back before the slot is released.

@@ -1,4 +1,5 @@
-"""A first-come, first-served count of connection slots, in front of aiohttp's pool.
+"""A first-come, first-served count of connection slots, in front of aiohttp's pool;
+and the retry budget, the other count that says whether a request may go.
 
 aiohttp hands a released connection to whichever request asks next, so a task that
 loops on requests keeps winning it while others wait without end; and its connect
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-__all__ = ["FairSlots"]
+__all__ = ["FairSlots", "RetryBudget"]
 
 
 class FairSlots:
@@ -56,3 +57,19 @@ class FairSlots:
                 waiter.set_result(None)  # the slot changes hands; the count stays
                 return
         self._free += 1
+
+
+class RetryBudget:
+    """Tokens spent on retries and earned back by successes (AWS standard mode)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = self.tokens = capacity
+
+    def spend(self, cost: int) -> bool:
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+    def refund(self, amount: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + amount)

@@ -75,8 +75,7 @@ async def _destroy(call: Call) -> web.StreamResponse:
     index.require_bucket(call.bucket)
     blobs: list[str] = []
     while records := index.scan_objects(call.bucket, "", inclusive=True, limit=1000):
-        for record in records:
-            blobs += index.delete_object(call.bucket, record.key)
+        blobs += index.delete_objects(call.bucket, [record.key for record in records])
     blobs += index.delete_bucket(call.bucket)
     await call.storage.remove(blobs)
     return web.Response(status=200)
