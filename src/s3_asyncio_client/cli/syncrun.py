@@ -147,7 +147,7 @@ class _Run:
     async def detail(self, step: Step) -> Step:
         """Decide a step the listings could not (syncplan rule 5): HEAD the objects,
         and with ``--checksum`` compare their stored checksums."""
-        from ..client import compare_file, compare_objects
+        from ..client import compare_objects
 
         source, target = step.source, step.target
         assert source is not None
@@ -163,24 +163,10 @@ class _Run:
                 )
                 same = pair[0].same
                 source, target = _resolved(source, pair[0].info), _resolved(target, pair[1].info)
-            elif src.root is None:
-                found = await compare_file(
-                    self.client,
-                    src.bucket,
-                    src.key(source.name),
-                    dst.path(target.name),
-                    config=self.options.config,
-                )
-                same, source = found.same, _resolved(source, found.info)
+            elif src.root is None:  # the object's stored checksum against the file
+                same, source = await self._against_file(src, source, dst.path(target.name))
             else:
-                found = await compare_file(
-                    self.client,
-                    dst.bucket,
-                    dst.key(target.name),
-                    src.path(source.name),
-                    config=self.options.config,
-                )
-                same, target = found.same, _resolved(target, found.info)
+                same, target = await self._against_file(dst, target, src.path(source.name))
             self.unknown_checksums += same is None
         else:
             if not source.resolved:
@@ -191,6 +177,18 @@ class _Run:
                 target = _resolved(target, info)
         verdict = decide(source, target, compare, same)
         return Step("skip" if verdict == "skip" else "transfer", source, target)
+
+    async def _against_file(
+        self, side: _Side, entry: Entry, path: Path
+    ) -> tuple[bool | None, Entry]:
+        """Whether the file at ``path`` holds ``entry``'s object (None: cannot tell),
+        and the entry with the object's details."""
+        from ..client import compare_file
+
+        found = await compare_file(
+            self.client, side.bucket, side.key(entry.name), path, config=self.options.config
+        )
+        return found.same, _resolved(entry, found.info)
 
     async def transfer(self, entry: Entry) -> None:
         src, dst, name = self.source, self.target, entry.name

@@ -107,8 +107,16 @@ class Watchdog:
             "(Timeouts.read): the server stopped reading it"
         )
 
-    def close(self) -> None:
+    def __enter__(self) -> Watchdog:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Stop looking; a write that failed because of the abort is a SendStalled."""
         self._timer.cancel()
+        if kind is not None and issubclass(kind, Exception):
+            stalled = self.failure()
+            if stalled is not None:
+                raise stalled from None
 
 
 async def settle(writer: AbstractStreamWriter, size: int, watchdog: Watchdog) -> None:
@@ -145,8 +153,8 @@ class BodyPayload(aiohttp.payload.Payload):
         return bytes(self._view).decode(encoding, errors)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
-        self.watchdog = watchdog = Watchdog(writer, self._stall)
-        try:
+        with Watchdog(writer, self._stall) as watchdog:
+            self.watchdog = watchdog
             for start in range(0, len(self._view), self._SLICE):
                 piece = self._view[start : start + self._SLICE]
                 await writer.write(piece)
@@ -154,12 +162,6 @@ class BodyPayload(aiohttp.payload.Payload):
                 if self._on_sent is not None:
                     self._on_sent.add(len(piece))
             await settle(writer, self._view.nbytes, watchdog)
-        except Exception:
-            if (stalled := watchdog.failure()) is not None:
-                raise stalled from None
-            raise
-        finally:
-            watchdog.close()
 
 
 class RegionPayload(aiohttp.payload.Payload):
@@ -194,8 +196,8 @@ class RegionPayload(aiohttp.payload.Payload):
         if self._length > pool.size:  # a second only for a body of several chunks
             buffers.append(pool.take())
         start, turn = 0, 0
-        self.watchdog = watchdog = Watchdog(writer, self._stall)
-        try:
+        with Watchdog(writer, self._stall) as watchdog:
+            self.watchdog = watchdog
             while start < self._length:
                 view = await self._read(buffers[turn], start)
                 await writer.write(view)
@@ -206,12 +208,6 @@ class RegionPayload(aiohttp.payload.Payload):
                 if start < self._length and not _sent_all_but(writer, len(view)):
                     buffers[turn] = pool.take()  # that one may still be queued: leave it
             await settle(writer, self._length, watchdog)
-        except Exception:
-            if (stalled := watchdog.failure()) is not None:
-                raise stalled from None
-            raise
-        finally:
-            watchdog.close()
         self._written = True
 
     async def _read(self, buffer: bytearray, start: int) -> memoryview:
